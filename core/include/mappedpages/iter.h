@@ -1,0 +1,82 @@
+/*
+ * mappedpages/iter.h - iterating over allocated pages.
+ *
+ * Two iterators: over allocated regular pages (never pages 0-2, never a
+ * page the pager uses internally), and over protected pages in use. The two
+ * sets are disjoint; with the internal pages they account for every
+ * allocated page.
+ *
+ * While an iterator is open on a pager, every call that changes allocation
+ * state on that pager fails with MP_EITERATING (the C stand-in for the
+ * original's borrow rule). An iterator closes when mp_iter_next() returns
+ * false or when mp_iter_finish() is called; finishing twice is harmless.
+ *
+ * The iterator struct is the caller's (stack is fine); its fields are
+ * private.
+ *
+ * Thread rules: an iterator holds the pager as a reader. Several iterators
+ * may be open at once, also from several threads.
+ */
+#ifndef MAPPEDPAGES_ITER_H
+#define MAPPEDPAGES_ITER_H
+
+#include "mappedpages/pager.h"
+#include "mappedpages/protected.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Iterator state. Fields are private to the library. */
+typedef struct mp_iter {
+    const mp_pager *priv_pager;
+    int priv_kind;
+    int priv_open;
+    uint64_t priv_pos;
+    uint64_t priv_word;
+    uint64_t priv_end;
+    uint64_t *priv_skip;
+    size_t priv_nskip;
+    size_t priv_skip_pos;
+} mp_iter;
+
+/**
+ * Start iterating over allocated regular pages in ascending order.
+ * @return MP_OK; MP_ENOMEM (the iterator needs a sorted list of the
+ *         internal pages); MP_EINVAL.
+ * Ownership: release with mp_iter_finish() unless iterated to the end.
+ */
+MP_API MP_NODISCARD int mp_iter_pages(mp_iter *it, const mp_pager *pager);
+
+/**
+ * Start iterating over protected pages in use, by ascending id.
+ * @return MP_OK; MP_EINVAL.
+ */
+MP_API MP_NODISCARD int mp_iter_protected(mp_iter *it, const mp_pager *pager);
+
+/**
+ * Next id. Returns false (and closes the iterator) when there is none;
+ * keeps returning false after that.
+ */
+MP_API bool mp_iter_next(mp_iter *it, uint64_t *id);
+
+/** Close the iterator early. Safe to call on a closed iterator. */
+MP_API void mp_iter_finish(mp_iter *it);
+
+/** for (each allocated regular page) with automatic cleanup at the end. */
+#define mp_for_each_page(it, pager, id)                                        \
+    for (int mp__rc_##id = mp_iter_pages((it), (pager));                       \
+         mp__rc_##id == MP_OK && mp_iter_next((it), &(id));)
+
+/** for (each protected page in use). */
+#define mp_for_each_protected(it, pager, id)                                   \
+    for (int mp__rc_##id = mp_iter_protected((it), (pager));                   \
+         mp__rc_##id == MP_OK && mp_iter_next((it), &(id));)
+
+/** Pages the pager uses itself (free-space map, directory, backing pages). */
+MP_API uint64_t mp_pager_internal_count(const mp_pager *pager);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MAPPEDPAGES_ITER_H */

@@ -1,0 +1,337 @@
+/*
+ * mappedpages/pager.h - the pager: one file of fixed-size pages, with
+ * crash-consistent allocation state.
+ *
+ * A file has one page size, fixed at creation: a power of two from
+ * MP_PAGE_SIZE_MIN to MP_PAGE_SIZE_MAX. Page 0 is the superblock, pages 1
+ * and 2 the two metadata copies; the pager keeps some further pages for
+ * itself (the free-space map and the protected-page directory; see
+ * FORMAT.md). Every other page is a regular page that alloc hands out.
+ *
+ * Crash consistency: every call that changes the allocation state (alloc,
+ * free, the bulk calls, the protected-page calls, grow) is one atomic
+ * commit. When it returns MP_OK the change is durable; if the process or
+ * machine dies during it, the next open sees the state before or after the
+ * call, never a mix. The bytes of regular pages are the caller's: the pager
+ * never syncs them except through mp_pager_sync_pages().
+ *
+ * Failure is sticky: once a sync, growth or mapping call fails during a
+ * commit, the pager refuses every further mutating call with
+ * MP_EUNAVAILABLE until it is closed and the file reopened (the durable
+ * state is then the state before or after the failed call). Reads of pages
+ * keep working.
+ *
+ * Thread rules: a pager is not internally locked. Calls that take a const
+ * mp_pager * may run concurrently with each other; everything else needs
+ * exclusive access. mappedpages/shared.h wraps a pager in a reader/writer
+ * lock.
+ */
+#ifndef MAPPEDPAGES_PAGER_H
+#define MAPPEDPAGES_PAGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mappedpages/error.h"
+#include "mappedpages/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Smallest and largest page sizes the format accepts. */
+#define MP_PAGE_SIZE_MIN ((size_t)1 << 10)
+#define MP_PAGE_SIZE_MAX ((size_t)1 << 24)
+
+/** Largest page count of a file (the format's limit): 2^40 pages. */
+#define MP_MAX_PAGES ((uint64_t)1 << 40)
+
+/** Pages 0 (superblock), 1 and 2 (metadata copies) are never handed out. */
+#define MP_RESERVED_PAGES 3
+
+/** A page number: an index into the file in units of the page size. */
+typedef uint64_t mp_pgno;
+
+/*
+ * Ids of the three kinds share one 64-bit space and say which kind they
+ * are in their top two bits, so passing one kind where another is expected
+ * is caught (MP_EWRONGKIND) instead of touching the wrong page.
+ */
+#define MP_ID_KIND_SHIFT   62
+#define MP_ID_KIND_MASK    ((uint64_t)3 << MP_ID_KIND_SHIFT)
+#define MP_ID_KIND_PAGE    ((uint64_t)0 << MP_ID_KIND_SHIFT)
+#define MP_ID_KIND_PROTECT ((uint64_t)1 << MP_ID_KIND_SHIFT)
+#define MP_ID_KIND_SUBPAGE ((uint64_t)2 << MP_ID_KIND_SHIFT)
+
+/** An open file of pages. Opaque. */
+typedef struct mp_pager mp_pager;
+
+/** Flags for struct mp_options. */
+enum mp_open_flags {
+    /** Open read-only: shared lock, read-only map, every mutation refused. */
+    MP_OPEN_READONLY = 1 << 0,
+    /** Take no file lock (for tools inspecting a file a writer holds). */
+    MP_OPEN_NOLOCK = 1 << 1,
+};
+
+/** Memory allocation hooks (zstd's customMem); all NULL = malloc/free. */
+struct mp_allocator_hooks {
+    void *(*alloc)(void *ctx, size_t size);
+    void *(*realloc)(void *ctx, void *ptr, size_t size);
+    void (*free)(void *ctx, void *ptr);
+    void *ctx;
+};
+
+/** Version of struct mp_options described here. */
+#define MP_OPTIONS_VERSION 1
+
+/** Options for create and open. Initialise with mp_options_init(). */
+struct mp_options {
+    int version;
+    /** Storage backend; NULL means mp_vfs_posix(). */
+    const struct mp_vfs *vfs;
+    /** enum mp_open_flags. */
+    unsigned flags;
+    /**
+     * Address space to reserve for the mapping, in bytes; the file can grow
+     * to this size without any page moving. 0 means the default: 1 TiB, or
+     * twice the file, whichever is larger; the pager takes less if the
+     * system refuses (halving down to the file's size) and then fails a
+     * growth past it with MP_ELIMIT.
+     */
+    uint64_t reserve_bytes;
+    /** Memory hooks for the pager's own bookkeeping. */
+    struct mp_allocator_hooks mem;
+};
+
+/** Fill *opt with defaults (posix backend, read-write, locked). */
+MP_API void mp_options_init(struct mp_options *opt);
+
+/**
+ * Create a new file at path and open it read-write.
+ *
+ * The file is built under a temporary name beside path, made durable, then
+ * renamed into place and its directory synced, so a crash during create
+ * leaves either no file or a complete, empty one.
+ *
+ * @param[in]  path       file name; must not exist.
+ * @param[in]  page_size  power of two in [MP_PAGE_SIZE_MIN, MP_PAGE_SIZE_MAX].
+ * @param[in]  opt        options, or NULL for defaults; MP_OPEN_READONLY is
+ *                        refused with MP_EINVAL.
+ * @param[out] out        the new pager; NULL on failure.
+ * @return MP_OK; MP_EPAGESIZE (bad page size); MP_EEXIST; MP_ENOENT (no such
+ *         directory); MP_EIO; MP_ENOSPC; MP_ENOMEM; MP_EINVAL.
+ * Ownership: the caller owns *out and releases it with mp_pager_close().
+ */
+MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
+                                        const struct mp_options *opt,
+                                        mp_pager **out);
+
+/**
+ * Open an existing file and run recovery.
+ *
+ * Recovery validates the superblock, picks the live metadata copy by the
+ * commit record in page 0, checks every checksum of the structures the
+ * copy refers to, and falls back to the other copy when the record is torn
+ * or the chosen copy does not validate. What it chose is reported by
+ * mp_pager_recovery(). Recovery writes nothing.
+ *
+ * @param[in]  path       file name.
+ * @param[in]  page_size  the page size the caller expects, or 0 to accept
+ *                        the file's own.
+ * @param[in]  opt        options, or NULL for defaults.
+ * @param[out] out        the pager; NULL on failure.
+ * @return MP_OK; MP_ENOENT; MP_ELOCKED (another writer holds the file, or
+ *         a writer is asked for while readers hold it); MP_ECORRUPT_SUPER
+ *         (not a mappedpages file, or truncated below 3 pages);
+ *         MP_EVERSION (newer major format version); MP_EPAGESIZE (page size
+ *         differs from page_size); MP_ECORRUPT_META (neither metadata copy
+ *         validates); MP_EIO; MP_ENOMEM; MP_EINVAL.
+ */
+MP_API MP_NODISCARD int mp_pager_open(const char *path, size_t page_size,
+                                      const struct mp_options *opt,
+                                      mp_pager **out);
+
+/**
+ * Unmap, unlock and close; free the pager. Syncs nothing: committed state is
+ * already durable, and regular page bytes are the caller's business.
+ * Accepts NULL. Every pointer into the pager's pages becomes invalid.
+ * @return MP_OK, or MP_EIO if the backend reported a close failure (the
+ *         pager is freed all the same).
+ */
+MP_API int mp_pager_close(mp_pager *pager);
+
+/** Page size in bytes. */
+MP_API size_t mp_pager_page_size(const mp_pager *pager);
+
+/** Total pages in the file, reserved and internal pages included. */
+MP_API uint64_t mp_pager_page_count(const mp_pager *pager);
+
+/** Pages not allocated to anything (the free bits of the map). */
+MP_API uint64_t mp_pager_free_count(const mp_pager *pager);
+
+/** True if the pager was opened with MP_OPEN_READONLY. */
+MP_API bool mp_pager_is_readonly(const mp_pager *pager);
+
+/**
+ * Allocate one regular page: the lowest free page, growing the file when
+ * none is free. One commit. The page's bytes are whatever the file held
+ * (zeros for a page that growth added).
+ *
+ * @return MP_OK with *out set; MP_EREADONLY; MP_EUNAVAILABLE; MP_EITERATING;
+ *         MP_ENOSPC or MP_EIO (growth failed: nothing changed, pager still
+ *         usable); MP_ELIMIT (format or address-space limit); MP_EIO (commit
+ *         sync failed: pager now unavailable); MP_ENOMEM; MP_EINVAL (out
+ *         NULL).
+ */
+MP_API MP_NODISCARD int mp_pager_alloc(mp_pager *pager, mp_pgno *out);
+
+/**
+ * Free one regular page. One commit.
+ *
+ * @return MP_OK; MP_ERESERVED (0-2); MP_EWRONGKIND (a protected or
+ *         sub-page id); MP_EOUTOFBOUNDS; MP_EINTERNAL (a page the pager
+ *         uses itself); MP_EDOUBLEFREE (not allocated); MP_EREADONLY;
+ *         MP_EUNAVAILABLE; MP_EITERATING; MP_EIO (pager now unavailable).
+ *         On any error but MP_EIO nothing changed.
+ */
+MP_API MP_NODISCARD int mp_pager_free(mp_pager *pager, mp_pgno page);
+
+/** The largest count a single bulk call accepts. */
+#define MP_BULK_MAX ((size_t)1 << 32)
+
+/**
+ * Allocate count regular pages in one commit (growing once, as far as
+ * needed). Pages are taken lowest first; out receives them in ascending
+ * order. All or nothing: on error no page was allocated.
+ *
+ * @param[in]  count  1 .. MP_BULK_MAX.
+ * @param[out] out    room for count page numbers.
+ * @return MP_OK; MP_ECOUNT (count 0 or above MP_BULK_MAX); the errors of
+ *         mp_pager_alloc().
+ */
+MP_API MP_NODISCARD int mp_pager_alloc_bulk(mp_pager *pager, size_t count,
+                                            mp_pgno *out);
+
+/**
+ * Free count regular pages in one commit. Every id is validated before any
+ * is freed; on error nothing changed.
+ *
+ * @return MP_OK; MP_ECOUNT (count 0 or above MP_BULK_MAX); MP_EDUPLICATE
+ *         (an id listed twice); the per-id errors of mp_pager_free() for the
+ *         first bad id in list order; MP_EREADONLY; MP_EUNAVAILABLE;
+ *         MP_EITERATING; MP_EIO (pager now unavailable).
+ */
+MP_API MP_NODISCARD int mp_pager_free_bulk(mp_pager *pager,
+                                           const mp_pgno *pages, size_t count);
+
+/**
+ * Make sure the file has at least min_pages pages, growing it (in one
+ * commit) if needed. Useful to preallocate; alloc grows on its own.
+ * @return MP_OK; MP_ELIMIT (min_pages above MP_MAX_PAGES or the
+ *         reservation); MP_ENOSPC; MP_EIO; MP_EREADONLY; MP_EUNAVAILABLE;
+ *         MP_EITERATING; MP_ENOMEM.
+ */
+MP_API MP_NODISCARD int mp_pager_grow(mp_pager *pager, uint64_t min_pages);
+
+/**
+ * Pointer to the bytes of an allocated regular page, for reading.
+ *
+ * Lifetime: valid until the page is freed or the pager closed; growth never
+ * moves pages.
+ * @return MP_OK; MP_ERESERVED; MP_EWRONGKIND; MP_EOUTOFBOUNDS; MP_EINTERNAL;
+ *         MP_EDOUBLEFREE (page not allocated).
+ */
+MP_API MP_NODISCARD int mp_pager_get(const mp_pager *pager, mp_pgno page,
+                                     const void **out);
+
+/**
+ * Pointer to the bytes of an allocated regular page, for writing. Stores
+ * reach the file at the kernel's leisure; mp_pager_sync_pages() makes them
+ * durable. Same lifetime and errors as mp_pager_get(), plus MP_EREADONLY.
+ */
+MP_API MP_NODISCARD int mp_pager_get_mut(mp_pager *pager, mp_pgno page,
+                                         void **out);
+
+/**
+ * Make the bytes of pages [first, first + count) durable. count 0 with
+ * first 0 means every page of the file. Pages need not be allocated.
+ * @return MP_OK; MP_EOUTOFBOUNDS; MP_EREADONLY; MP_EUNAVAILABLE; MP_EIO
+ *         (pager now unavailable).
+ */
+MP_API MP_NODISCARD int mp_pager_sync_pages(mp_pager *pager, mp_pgno first,
+                                            uint64_t count);
+
+/** Why recovery took the copy it took. */
+enum mp_recovery_reason {
+    /** The commit record was intact and its copy validated. */
+    MP_RECOVERY_RECORD = 0,
+    /** The commit record was torn; the newest valid copy was taken. */
+    MP_RECOVERY_TORN_RECORD = 1,
+    /**
+     * The record was intact but named a copy that did not validate; the
+     * other copy was taken. Never happens after a crash the format
+     * guards against: it means damage (or a protocol bug).
+     */
+    MP_RECOVERY_BAD_SELECTED = 2,
+    /** The pager was created by this process; no recovery ran. */
+    MP_RECOVERY_CREATED = 3,
+};
+
+/** What recovery found at open. */
+struct mp_recovery_info {
+    /** The metadata copy in use: 0 (page 1) or 1 (page 2). */
+    int chosen_copy;
+    /** True if recovery did not simply follow an intact commit record. */
+    bool fallback;
+    /** enum mp_recovery_reason. */
+    int reason;
+    /** Generation of the chosen copy (one per commit since create). */
+    uint64_t generation;
+    /** Whether each copy validated (header, checksum, every structure). */
+    bool copy_valid[2];
+    /** Generation of each copy, where its header could be read, else 0. */
+    uint64_t copy_generation[2];
+};
+
+/** Copy what recovery found into *info. Never fails. */
+MP_API void mp_pager_recovery(const mp_pager *pager,
+                              struct mp_recovery_info *info);
+
+/** Counters of what the pager asked of its backend since open. */
+struct mp_pager_stats {
+    uint64_t commits;        /**< allocation-state commits */
+    uint64_t sync_calls;     /**< mp_io_methods.sync calls (barriers) */
+    uint64_t sync_ranges;    /**< ranges passed to those calls */
+    uint64_t sync_bytes;     /**< bytes in those ranges */
+    uint64_t file_syncs;     /**< mp_io_methods.sync_file calls */
+    uint64_t grows;          /**< file growths */
+    uint64_t pages_written;  /**< metadata/internal pages written */
+};
+
+/** Copy the counters into *stats. Never fails. */
+MP_API void mp_pager_stats(const mp_pager *pager, struct mp_pager_stats *stats);
+
+/**
+ * The failure that made the pager unavailable: the MP_E* code it returned,
+ * and the OS errno beside it (0 if none). Both 0 while the pager is usable.
+ */
+MP_API void mp_pager_last_failure(const mp_pager *pager, int *code,
+                                  int *os_error);
+
+/** Library version: (major << 16) | (minor << 8) | patch. */
+MP_API unsigned mp_version(void);
+
+/** On-disk format version this library writes. */
+#define MP_FORMAT_MAJOR 1
+#define MP_FORMAT_MINOR 0
+
+#define MP_VERSION_MAJOR 0
+#define MP_VERSION_MINOR 1
+#define MP_VERSION_PATCH 0
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MAPPEDPAGES_PAGER_H */
