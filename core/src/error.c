@@ -7,9 +7,9 @@
 const char *mp_strerror(int err)
 {
     switch (err) {
-#define MP__ERROR_MSG(name, value, msg)                                        \
-    case value:                                                                \
-        return msg;
+#define MP__ERROR_MSG(name, value, msg) \
+ case value:                            \
+  return msg;
         MP_ERROR_MAP(MP__ERROR_MSG)
 #undef MP__ERROR_MSG
     default:
@@ -20,9 +20,9 @@ const char *mp_strerror(int err)
 const char *mp_error_name(int err)
 {
     switch (err) {
-#define MP__ERROR_NAME(name, value, msg)                                       \
-    case value:                                                                \
-        return "MP_" #name;
+#define MP__ERROR_NAME(name, value, msg) \
+ case value:                             \
+  return "MP_" #name;
         MP_ERROR_MAP(MP__ERROR_NAME)
 #undef MP__ERROR_NAME
     default:

@@ -24,35 +24,35 @@ extern "C" {
 #endif
 
 /* X(name, value, message). Append only. */
-#define MP_ERROR_MAP(X)                                                        \
-    X(OK, 0, "success")                                                        \
-    X(EINVAL, -1, "invalid argument")                                          \
-    X(ENOMEM, -2, "out of memory")                                             \
-    X(EIO, -3, "I/O error")                                                    \
-    X(EPAGESIZE, -4, "page size is invalid or does not match the file")       \
-    X(ECORRUPT_SUPER, -5, "superblock is corrupt or not a mappedpages file")   \
-    X(ECORRUPT_META, -6, "no valid metadata copy: file is corrupt")           \
-    X(EOUTOFBOUNDS, -7, "page id is out of range")                             \
-    X(ERESERVED, -8, "page id names a reserved page (0-2)")                    \
-    X(EDOUBLEFREE, -9, "page or slot is not allocated")                        \
-    X(EUNAVAILABLE, -10, "pager refused: an earlier failure; reopen the file") \
-    X(ELOCKED, -11, "file is locked by another process")                       \
-    X(EREADONLY, -12, "pager is read-only")                                    \
-    X(EVERSION, -13, "file has an unsupported format version")                 \
-    X(EEXIST, -14, "file already exists")                                      \
-    X(ENOENT, -15, "file does not exist")                                      \
-    X(ENOSPC, -16, "no space left on the device")                              \
-    X(EDUPLICATE, -17, "the same id appears twice in the list")                \
-    X(EINTERNAL, -18, "id names a page the pager uses internally")             \
-    X(EWRONGKIND, -19, "id is of another kind (regular/protected/sub-page)")   \
-    X(ENOTSTAGED, -20, "no write has been begun on this protected page")       \
-    X(ESTAGED, -21, "a write is already in progress on this protected page")   \
-    X(EITERATING, -22, "an iterator is open on this pager")                    \
-    X(ENOTOWNER, -23, "sub-page id belongs to another allocator")              \
-    X(EWOULDBLOCK, -24, "operation would block")                               \
-    X(ECOUNT, -25, "bulk count is zero or exceeds the limit")                  \
-    X(ELIMIT, -26, "a format or address-space limit was reached")              \
-    X(ECORRUPT, -27, "file structure is corrupt")
+#define MP_ERROR_MAP(X)                                                     \
+ X(OK, 0, "success")                                                        \
+ X(EINVAL, -1, "invalid argument")                                          \
+ X(ENOMEM, -2, "out of memory")                                             \
+ X(EIO, -3, "I/O error")                                                    \
+ X(EPAGESIZE, -4, "page size is invalid or does not match the file")        \
+ X(ECORRUPT_SUPER, -5, "superblock is corrupt or not a mappedpages file")   \
+ X(ECORRUPT_META, -6, "no valid metadata copy: file is corrupt")            \
+ X(EOUTOFBOUNDS, -7, "page id is out of range")                             \
+ X(ERESERVED, -8, "page id names a reserved page (0-2)")                    \
+ X(EDOUBLEFREE, -9, "page or slot is not allocated")                        \
+ X(EUNAVAILABLE, -10, "pager refused: an earlier failure; reopen the file") \
+ X(ELOCKED, -11, "file is locked by another process")                       \
+ X(EREADONLY, -12, "pager is read-only")                                    \
+ X(EVERSION, -13, "file has an unsupported format version")                 \
+ X(EEXIST, -14, "file already exists")                                      \
+ X(ENOENT, -15, "file does not exist")                                      \
+ X(ENOSPC, -16, "no space left on the device")                              \
+ X(EDUPLICATE, -17, "the same id appears twice in the list")                \
+ X(EINTERNAL, -18, "id names a page the pager uses internally")             \
+ X(EWRONGKIND, -19, "id is of another kind (regular/protected/sub-page)")   \
+ X(ENOTSTAGED, -20, "no write has been begun on this protected page")       \
+ X(ESTAGED, -21, "a write is already in progress on this protected page")   \
+ X(EITERATING, -22, "an iterator is open on this pager")                    \
+ X(ENOTOWNER, -23, "sub-page id belongs to another allocator")              \
+ X(EWOULDBLOCK, -24, "operation would block")                               \
+ X(ECOUNT, -25, "bulk count is zero or exceeds the limit")                  \
+ X(ELIMIT, -26, "a format or address-space limit was reached")              \
+ X(ECORRUPT, -27, "file structure is corrupt")
 
 /** Error codes. MP_OK is 0; every failure is negative. */
 enum mp_error {

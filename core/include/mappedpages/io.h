@@ -171,8 +171,7 @@ struct mp_vfs {
     /**
      * Make the directory entry of path durable (fsync of its directory).
      */
-    int (*sync_dir)(const struct mp_vfs *vfs, const char *path,
-                    int *os_error);
+    int (*sync_dir)(const struct mp_vfs *vfs, const char *path, int *os_error);
 };
 
 /**

@@ -64,14 +64,14 @@ MP_API bool mp_iter_next(mp_iter *it, uint64_t *id);
 MP_API void mp_iter_finish(mp_iter *it);
 
 /** for (each allocated regular page) with automatic cleanup at the end. */
-#define mp_for_each_page(it, pager, id)                                        \
-    for (int mp__rc_##id = mp_iter_pages((it), (pager));                       \
-         mp__rc_##id == MP_OK && mp_iter_next((it), &(id));)
+#define mp_for_each_page(it, pager, id)               \
+ for (int mp__rc_##id = mp_iter_pages((it), (pager)); \
+      mp__rc_##id == MP_OK && mp_iter_next((it), &(id));)
 
 /** for (each protected page in use). */
-#define mp_for_each_protected(it, pager, id)                                   \
-    for (int mp__rc_##id = mp_iter_protected((it), (pager));                   \
-         mp__rc_##id == MP_OK && mp_iter_next((it), &(id));)
+#define mp_for_each_protected(it, pager, id)              \
+ for (int mp__rc_##id = mp_iter_protected((it), (pager)); \
+      mp__rc_##id == MP_OK && mp_iter_next((it), &(id));)
 
 /** Pages the pager uses itself (free-space map, directory, backing pages). */
 MP_API uint64_t mp_pager_internal_count(const mp_pager *pager);

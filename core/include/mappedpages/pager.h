@@ -301,13 +301,13 @@ MP_API void mp_pager_recovery(const mp_pager *pager,
 
 /** Counters of what the pager asked of its backend since open. */
 struct mp_pager_stats {
-    uint64_t commits;        /**< allocation-state commits */
-    uint64_t sync_calls;     /**< mp_io_methods.sync calls (barriers) */
-    uint64_t sync_ranges;    /**< ranges passed to those calls */
-    uint64_t sync_bytes;     /**< bytes in those ranges */
-    uint64_t file_syncs;     /**< mp_io_methods.sync_file calls */
-    uint64_t grows;          /**< file growths */
-    uint64_t pages_written;  /**< metadata/internal pages written */
+    uint64_t commits;       /**< allocation-state commits */
+    uint64_t sync_calls;    /**< mp_io_methods.sync calls (barriers) */
+    uint64_t sync_ranges;   /**< ranges passed to those calls */
+    uint64_t sync_bytes;    /**< bytes in those ranges */
+    uint64_t file_syncs;    /**< mp_io_methods.sync_file calls */
+    uint64_t grows;         /**< file growths */
+    uint64_t pages_written; /**< metadata/internal pages written */
 };
 
 /** Copy the counters into *stats. Never fails. */

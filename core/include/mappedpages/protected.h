@@ -78,8 +78,8 @@ MP_API MP_NODISCARD int mp_protected_get(const mp_pager *pager,
  *         MP_EWRONGKIND; MP_EOUTOFBOUNDS; MP_EDOUBLEFREE; MP_EREADONLY;
  *         MP_EUNAVAILABLE.
  */
-MP_API MP_NODISCARD int mp_protected_begin(mp_pager *pager,
-                                           mp_protected_id id, void **staging);
+MP_API MP_NODISCARD int mp_protected_begin(mp_pager *pager, mp_protected_id id,
+                                           void **staging);
 
 /**
  * Commit the staged write: one commit that makes the staging copy the live
@@ -97,8 +97,7 @@ MP_API MP_NODISCARD int mp_protected_commit(mp_pager *pager,
  * @return MP_OK; MP_ENOTSTAGED; MP_EWRONGKIND; MP_EOUTOFBOUNDS;
  *         MP_EDOUBLEFREE.
  */
-MP_API MP_NODISCARD int mp_protected_abort(mp_pager *pager,
-                                           mp_protected_id id);
+MP_API MP_NODISCARD int mp_protected_abort(mp_pager *pager, mp_protected_id id);
 
 /** Number of protected pages in use. */
 MP_API uint64_t mp_protected_count(const mp_pager *pager);

@@ -1,0 +1,180 @@
+/*
+ * commit.c - the commit protocol (FORMAT.md section 8).
+ *
+ * Invariants kept here:
+ *  I1. The commit record always names a metadata copy that is durable and
+ *      validates.
+ *  I2. No byte reachable from the live metadata copy is written before the
+ *      record stops naming that copy.
+ *  I3. The file length a durable metadata copy counts on is durable before
+ *      that copy is (kept by the growth path in alloc.c, which syncs the
+ *      file before any commit can reference new pages).
+ *
+ * A commit is two sync barriers whatever its size: barrier 1 makes every
+ * node, the new metadata copy and any protected data page durable; barrier
+ * 2 makes the record that points at them durable.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "endian.h"
+#include "internal.h"
+#include "mutant.h"
+
+int mp__add_range(mp_pager *p, uint64_t pg)
+{
+    if (p->nranges == p->ranges_cap) {
+        uint64_t cap = p->ranges_cap;
+        int rc = mp__grow_array(p, (void **)&p->ranges, sizeof(*p->ranges),
+                                &cap, cap + 1);
+        if (rc != MP_OK) {
+            return rc;
+        }
+        p->ranges_cap = (size_t)cap;
+    }
+    p->ranges[p->nranges].offset = pg * (uint64_t)p->page_size;
+    p->ranges[p->nranges].length = p->page_size;
+    p->nranges++;
+    return MP_OK;
+}
+
+void mp__encode_meta(mp_pager *p, unsigned char *pg, uint64_t generation)
+{
+    const struct mp__tree *m = &p->tree[MP__TREE_MAP];
+    const struct mp__tree *d = &p->tree[MP__TREE_DIR];
+    uint64_t mroots = m->count[m->depth], droots = d->count[d->depth];
+    uint32_t used = (uint32_t)(MP__META_HDR + MP__REF_SIZE * (mroots + droots));
+    unsigned char *r;
+
+    memset(pg, 0, MP__META_HDR);
+    memcpy(pg, "MPMD", 4);
+    mp__put32(pg + 8, used);
+    mp__put16(pg + 12, MP_FORMAT_MAJOR);
+    mp__put16(pg + 14, MP_FORMAT_MINOR);
+    mp__put64(pg + 16, generation);
+    mp__put64(pg + 24, p->total);
+    mp__put64(pg + 32, p->free_pages);
+    mp__put64(pg + 40, p->slots);
+    mp__put64(pg + 48, p->prot_in_use);
+    mp__put32(pg + 56, p->log2);
+    mp__put32(pg + 60, m->depth);
+    mp__put32(pg + 64, (uint32_t)mroots);
+    mp__put32(pg + 68, d->depth);
+    mp__put32(pg + 72, (uint32_t)droots);
+    r = pg + MP__META_HDR;
+    for (uint64_t i = 0; i < mroots; i++, r += MP__REF_SIZE) {
+        mp__ref_encode(r, &m->refs[m->depth][i]);
+    }
+    for (uint64_t i = 0; i < droots; i++, r += MP__REF_SIZE) {
+        mp__ref_encode(r, &d->refs[d->depth][i]);
+    }
+    mp__put32(pg + 4, mp__crc32c(0, pg + 8, used - 8));
+}
+
+void mp__encode_record(unsigned char *page0, int sel, uint64_t gen,
+                       uint32_t crc)
+{
+    unsigned char *r = page0 + MP__RECORD_OFF;
+    memcpy(r, "MPCR", 4);
+    mp__put32(r + 4, (uint32_t)sel);
+    mp__put64(r + 8, gen);
+    mp__put32(r + 16, crc);
+    mp__put32(r + 20, mp__crc32c(0, r, 20));
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    uint64_t x = ((const struct mp_io_range *)a)->offset;
+    uint64_t y = ((const struct mp_io_range *)b)->offset;
+    return x < y ? -1 : x > y;
+}
+
+static void sort_ranges(struct mp_io_range *r, size_t n)
+{
+    if (n > 32) {
+        qsort(r, n, sizeof(*r), cmp_range);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct mp_io_range v = r[i];
+        size_t j = i;
+        while (j > 0 && r[j - 1].offset > v.offset) {
+            r[j] = r[j - 1];
+            j--;
+        }
+        r[j] = v;
+    }
+}
+
+static int failed(mp_pager *p, int rc)
+{
+    p->nranges = 0;
+    mp__fail(p, rc);
+    return rc;
+}
+
+int mp__commit(mp_pager *p, int64_t data_page)
+{
+    static const struct mp_io_range record = { MP__RECORD_OFF,
+                                               MP__RECORD_SIZE };
+    int target =
+        MP_MUTANT(MP_MUT_META_IN_PLACE) ? p->live_copy : 1 - p->live_copy;
+    uint64_t gen = p->generation + 1;
+    unsigned char *meta = mp__page(p, 1 + (uint64_t)target);
+    uint32_t crc;
+    int rc;
+
+    /* Steps 3 and 4: nodes, then metadata, all into non-live copies (I2). */
+    rc = mp__tree_write(p, &p->tree[MP__TREE_MAP]);
+    if (rc == MP_OK) {
+        rc = mp__tree_write(p, &p->tree[MP__TREE_DIR]);
+    }
+    if (rc != MP_OK) {
+        return failed(p, rc);
+    }
+    mp__encode_meta(p, meta, gen);
+    crc = mp__le32(meta + 4);
+    p->stats.pages_written++;
+    rc = mp__add_range(p, 1 + (uint64_t)target);
+    if (rc == MP_OK && data_page >= 0 &&
+        !MP_MUTANT(MP_MUT_PROTECTED_NO_DATA_SYNC)) {
+        rc = mp__add_range(p, (uint64_t)data_page);
+    }
+    if (rc != MP_OK) {
+        return failed(p, rc);
+    }
+    if (MP_MUTANT(MP_MUT_FLIP_BEFORE_DURABLE)) {
+        mp__encode_record(p->base, target, gen, crc);
+    }
+    sort_ranges(p->ranges, p->nranges);
+
+    /*
+     * Step 5, barrier 1 (I1): everything the new record will reach must be
+     * durable first, or a crash after the record lands would leave it
+     * naming a torn copy.
+     */
+    if (!MP_MUTANT(MP_MUT_SKIP_META_SYNC)) {
+        rc = mp__io_sync(p, p->ranges, p->nranges);
+        if (rc != MP_OK) {
+            return failed(p, rc);
+        }
+    }
+    p->nranges = 0;
+
+    /*
+     * Steps 6 and 7, barrier 2: the record is the commit point. A crash
+     * while it is in flight tears at most these 24 bytes, which recovery
+     * detects by their checksum and answers with the newer valid copy.
+     */
+    mp__encode_record(p->base, target, gen, crc);
+    rc = mp__io_sync(p, &record, 1);
+    if (rc != MP_OK) {
+        return failed(p, rc);
+    }
+    p->live_copy = target;
+    p->generation = gen;
+    p->live_crc = crc;
+    p->stats.commits++;
+    return MP_OK;
+}

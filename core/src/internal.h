@@ -1,0 +1,215 @@
+/*
+ * internal.h - the pager object and the interfaces between the core's files.
+ *
+ * State of a pager (see FORMAT.md for the bytes on disk):
+ *
+ *  (1) The in-memory state (bitmap, trees, directory, counters) always
+ *      equals the state named by the last successful commit, plus the
+ *      changes of the call in progress.
+ *  (2) live_copy/generation/live_crc describe the metadata copy the durable
+ *      commit record names. The next commit writes the other copy.
+ *  (3) For every A/B node, ref.flags bit 0 names the copy the durable
+ *      metadata reaches; the other copy may hold anything.
+ *  (4) Bits of the bitmap at or above total are 0; its words cover whole
+ *      leaves, so a leaf can be copied out without bounds arithmetic.
+ *  (5) failed != 0 means a commit failed after it may have written: memory
+ *      and disk may differ, and every mutating call is refused.
+ */
+#ifndef MP_INTERNAL_H
+#define MP_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mappedpages/pager.h"
+#include "mappedpages/protected.h"
+#include "pageset.h"
+
+/* Leaves plus at most 8 index levels. */
+#define MP__LEVELS      9
+#define MP__REF_SIZE    24
+#define MP__META_HDR    128
+#define MP__RECORD_OFF  512
+#define MP__RECORD_SIZE 24
+#define MP__MIN_PAGES   8
+
+/* In-memory only flag bits (never encoded). */
+#define MP__REF_LIVE      1u
+#define MP__REF_DIRTY     0x80000000u
+#define MP__ENT_LIVE      1u
+#define MP__ENT_INUSE     2u
+#define MP__ENT_STAGED    0x80000000u
+#define MP__ENT_DISK_MASK 3u
+
+enum {
+    MP__TREE_MAP = 0,
+    MP__TREE_DIR = 1
+};
+
+/* A reference to an A/B node (FORMAT.md section 4). */
+struct mp__ref {
+    uint64_t page[2];
+    uint32_t crc;
+    uint32_t flags;
+};
+
+/* A protected-page directory entry (FORMAT.md section 6). */
+struct mp__dirent {
+    uint64_t page[2];
+    uint32_t crc;
+    uint32_t flags;
+};
+
+/* One tree of A/B nodes (FORMAT.md section 5). */
+struct mp__tree {
+    int kind;
+    unsigned depth;             /* index levels */
+    uint64_t root_cap;          /* R */
+    uint64_t count[MP__LEVELS]; /* nodes per level; count[0] = leaves */
+    uint64_t cap[MP__LEVELS];   /* allocated refs per level */
+    struct mp__ref *refs[MP__LEVELS];
+    uint64_t *dirty[MP__LEVELS]; /* indices of dirty nodes per level */
+    size_t ndirty[MP__LEVELS];
+    size_t dirty_cap[MP__LEVELS];
+};
+
+struct mp_pager {
+    struct mp_allocator_hooks mem;
+    const struct mp_vfs *vfs;
+    struct mp_io_file *file;
+    unsigned char *base;
+    uint64_t reserved;   /* bytes of address space reserved */
+    uint64_t mapped;     /* bytes of the file mapped */
+    uint64_t file_bytes; /* file length as far as we know */
+    size_t page_size;
+    unsigned log2;
+    bool readonly;
+
+    uint64_t total;      /* pages in the file */
+    uint64_t free_pages; /* 0 bits below total */
+    uint64_t *bitmap;
+    uint64_t bitmap_words;
+    uint64_t hint; /* no free page below this */
+
+    struct mp__tree tree[2];
+    struct mp__dirent *dir;
+    uint64_t slots;
+    uint64_t dir_cap;
+    uint64_t prot_in_use;
+    uint64_t slot_hint; /* no free slot below this */
+
+    struct mp__pageset internal; /* internal pages other than map leaves */
+
+    int live_copy; /* 0: page 1, 1: page 2 */
+    uint64_t generation;
+    uint32_t live_crc;
+
+    struct mp_io_range *ranges; /* pages written by the commit in progress */
+    size_t nranges;
+    size_t ranges_cap;
+
+    struct mp_recovery_info recovery;
+    struct mp_pager_stats stats;
+    int failed;
+    int failed_os;
+    atomic_int iterators;
+};
+
+/* Memory (mem.c). */
+void *mp__alloc(mp_pager *p, size_t size);
+void *mp__zalloc(mp_pager *p, size_t size);
+void *mp__realloc(mp_pager *p, void *ptr, size_t size);
+void mp__free(mp_pager *p, void *ptr);
+int mp__grow_array(mp_pager *p, void **arr, size_t elem, uint64_t *cap,
+                   uint64_t need);
+
+/* The seam (io.c): the only callers of the backend's methods. */
+int mp__io_sync(mp_pager *p, const struct mp_io_range *r, size_t n);
+int mp__io_sync_file(mp_pager *p);
+int mp__io_grow(mp_pager *p, uint64_t bytes);
+int mp__io_extend_map(mp_pager *p, uint64_t bytes);
+void mp__fail(mp_pager *p, int code);
+
+/* Geometry. */
+static inline uint64_t mp__group_pages(const mp_pager *p)
+{
+    return (uint64_t)p->page_size * 8;
+}
+static inline uint64_t mp__ref_fanout(const mp_pager *p)
+{
+    return p->page_size / MP__REF_SIZE;
+}
+static inline uint64_t mp__leaf_count(const mp_pager *p, uint64_t total)
+{
+    uint64_t b = mp__group_pages(p);
+    return (total + b - 1) / b;
+}
+static inline uint64_t mp__leaf_page(const mp_pager *p, uint64_t leaf, int copy)
+{
+    return (leaf == 0 ? 3 : leaf * mp__group_pages(p)) + (uint64_t)copy;
+}
+static inline unsigned char *mp__page(const mp_pager *p, uint64_t pg)
+{
+    return p->base + pg * (uint64_t)p->page_size;
+}
+/* True for the fixed places of map-leaf copies (FORMAT.md section 3). */
+static inline bool mp__is_leaf_page(const mp_pager *p, uint64_t pg)
+{
+    uint64_t b = mp__group_pages(p);
+    if (pg < b) {
+        return pg == 3 || pg == 4;
+    }
+    return pg % b < 2;
+}
+uint64_t mp__root_cap(size_t page_size, int kind);
+uint64_t mp__dir_per_block(const mp_pager *p);
+
+/* Bitmap (bitmap.c). */
+static inline bool mp__bit(const mp_pager *p, uint64_t pg)
+{
+    return (p->bitmap[pg >> 6] >> (pg & 63)) & 1;
+}
+void mp__bit_set(mp_pager *p, uint64_t pg);
+void mp__bit_clear(mp_pager *p, uint64_t pg);
+/* Lowest free page at or after p->hint; total if none. */
+uint64_t mp__find_free(mp_pager *p);
+uint64_t mp__count_free(const mp_pager *p);
+int mp__bitmap_resize(mp_pager *p, uint64_t leaves);
+
+/* Trees (tree.c). */
+void mp__tree_init(mp_pager *p, struct mp__tree *t, int kind);
+void mp__tree_free(mp_pager *p, struct mp__tree *t);
+int mp__tree_mark(mp_pager *p, struct mp__tree *t, unsigned level, uint64_t i);
+/* Node pages a resize to `leaves` leaves would allocate from the map. */
+uint64_t mp__tree_new_pages(const mp_pager *p, const struct mp__tree *t,
+                            uint64_t leaves);
+int mp__tree_resize(mp_pager *p, struct mp__tree *t, uint64_t leaves);
+int mp__tree_write(mp_pager *p, struct mp__tree *t);
+int mp__tree_load(mp_pager *p, struct mp__tree *t, uint64_t leaves,
+                  unsigned depth, uint64_t roots, const unsigned char *rootp);
+void mp__ref_encode(unsigned char *b, const struct mp__ref *r);
+void mp__ref_decode(const unsigned char *b, struct mp__ref *r);
+
+/* Page claiming for structures (alloc.c). */
+int mp__take_page(mp_pager *p, uint64_t *out);
+int mp__ensure_free(mp_pager *p, uint64_t need);
+int mp__check_writable(const mp_pager *p);
+
+/* Commit (commit.c). */
+int mp__add_range(mp_pager *p, uint64_t pg);
+int mp__commit(mp_pager *p, int64_t data_page);
+void mp__encode_meta(mp_pager *p, unsigned char *pg, uint64_t generation);
+void mp__encode_record(unsigned char *page0, int sel, uint64_t gen,
+                       uint32_t crc);
+
+/* Recovery (recover.c). */
+int mp__recover(mp_pager *p, uint64_t file_bytes);
+
+/* Directory (protected.c). */
+void mp__dir_encode_block(const mp_pager *p, uint64_t block, unsigned char *out,
+                          size_t *len);
+int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in);
+
+#endif /* MP_INTERNAL_H */

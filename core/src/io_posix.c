@@ -1,0 +1,403 @@
+/*
+ * io_posix.c - the production backend: POSIX files, mmap, msync, ftruncate,
+ * fsync and flock. The only file of the core that calls the OS.
+ *
+ * The mapping lives inside a reserved, inaccessible address range so that
+ * growing the file maps more pages at the same address: pointers into pages
+ * never move.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mappedpages/io.h"
+
+struct posix_file {
+    struct mp_io_file base;
+    int fd;
+    int readonly;
+    unsigned char *reserve; /* start of the reserved range, or NULL */
+    uint64_t reserved;      /* bytes reserved */
+    uint64_t mapped;        /* bytes of the file mapped at reserve */
+};
+
+static int fail(struct mp_io_file *f, int code)
+{
+    f->os_error = errno;
+    return code;
+}
+
+static int errno_code(int e)
+{
+    switch (e) {
+    case ENOENT:
+        return MP_ENOENT;
+    case EEXIST:
+        return MP_EEXIST;
+    case ENOSPC:
+    case EDQUOT:
+        return MP_ENOSPC;
+    case EFBIG:
+        return MP_ELIMIT;
+    case ENOMEM:
+        return MP_ENOMEM;
+    case EWOULDBLOCK:
+        return MP_ELOCKED;
+    default:
+        return MP_EIO;
+    }
+}
+
+static long os_page(void)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    return ps > 0 ? ps : 4096;
+}
+
+static int px_unmap(struct mp_io_file *file)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    if (f->reserve) {
+        munmap(f->reserve, f->reserved);
+        f->reserve = NULL;
+        f->reserved = 0;
+        f->mapped = 0;
+    }
+    return MP_OK;
+}
+
+static int px_close(struct mp_io_file *file)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    int rc = MP_OK;
+    px_unmap(file);
+    if (close(f->fd) != 0) {
+        rc = MP_EIO;
+    }
+    free(f);
+    return rc;
+}
+
+static int px_lock(struct mp_io_file *file, int mode)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    int op = mode == MP_IO_LOCK_EXCLUSIVE ? LOCK_EX
+             : mode == MP_IO_LOCK_SHARED  ? LOCK_SH
+                                          : LOCK_UN;
+    int rc;
+    do {
+        rc = flock(f->fd, op | (op == LOCK_UN ? 0 : LOCK_NB));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        return fail(file, errno == EWOULDBLOCK ? MP_ELOCKED : MP_EIO);
+    }
+    return MP_OK;
+}
+
+static int px_size(struct mp_io_file *file, uint64_t *bytes)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    struct stat st;
+    if (fstat(f->fd, &st) != 0) {
+        return fail(file, MP_EIO);
+    }
+    *bytes = (uint64_t)st.st_size;
+    return MP_OK;
+}
+
+static int px_grow(struct mp_io_file *file, uint64_t new_size)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    uint64_t cur;
+    int rc = px_size(file, &cur);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (new_size < cur) {
+        return MP_EINVAL;
+    }
+    if (new_size == cur) {
+        return MP_OK;
+    }
+    if ((off_t)new_size < 0) {
+        return MP_ELIMIT;
+    }
+    if (ftruncate(f->fd, (off_t)new_size) != 0) {
+        return fail(file, errno_code(errno));
+    }
+    return MP_OK;
+}
+
+static int prot_of(const struct posix_file *f)
+{
+    return f->readonly ? PROT_READ : PROT_READ | PROT_WRITE;
+}
+
+static int px_map(struct mp_io_file *file, uint64_t reserve_bytes,
+                  uint64_t map_bytes, void **base, uint64_t *reserved)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    uint64_t size, want;
+    void *r = MAP_FAILED;
+    int rc;
+
+    if (f->reserve || map_bytes == 0) {
+        return MP_EINVAL;
+    }
+    rc = px_size(file, &size);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (map_bytes > size) {
+        return MP_EINVAL;
+    }
+    want = reserve_bytes < map_bytes ? map_bytes : reserve_bytes;
+    /*
+     * Some environments (valgrind, small RLIMIT_AS) refuse a large
+     * reservation: take what we can get, but never less than the file.
+     */
+    for (;;) {
+        r = mmap(NULL, want, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (r != MAP_FAILED || want <= map_bytes) {
+            break;
+        }
+        want /= 2;
+        if (want < map_bytes) {
+            want = map_bytes;
+        }
+    }
+    if (r == MAP_FAILED) {
+        return fail(file, MP_ENOMEM);
+    }
+    if (mmap(r, map_bytes, prot_of(f), MAP_SHARED | MAP_FIXED, f->fd, 0) ==
+        MAP_FAILED) {
+        int e = errno;
+        munmap(r, want);
+        errno = e;
+        return fail(file, MP_ENOMEM);
+    }
+    f->reserve = r;
+    f->reserved = want;
+    f->mapped = map_bytes;
+    *base = r;
+    *reserved = want;
+    return MP_OK;
+}
+
+static int px_extend_map(struct mp_io_file *file, uint64_t new_map_bytes)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    uint64_t size, start;
+    long ps = os_page();
+    int rc;
+
+    if (!f->reserve) {
+        return MP_EINVAL;
+    }
+    if (new_map_bytes <= f->mapped) {
+        return MP_OK;
+    }
+    if (new_map_bytes > f->reserved) {
+        return MP_ELIMIT;
+    }
+    rc = px_size(file, &size);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (new_map_bytes > size) {
+        return MP_EINVAL;
+    }
+    /* Map from the OS page holding the old end; offsets must be aligned. */
+    start = f->mapped - f->mapped % (uint64_t)ps;
+    if (mmap(f->reserve + start, new_map_bytes - start, prot_of(f),
+             MAP_SHARED | MAP_FIXED, f->fd, (off_t)start) == MAP_FAILED) {
+        return fail(file, MP_ENOMEM);
+    }
+    f->mapped = new_map_bytes;
+    return MP_OK;
+}
+
+static int px_sync(struct mp_io_file *file, const struct mp_io_range *ranges,
+                   size_t count)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    uint64_t ps = (uint64_t)os_page();
+    size_t i = 0;
+
+    if (!f->reserve) {
+        return MP_EINVAL;
+    }
+    while (i < count) {
+        uint64_t lo = ranges[i].offset - ranges[i].offset % ps;
+        uint64_t hi = ranges[i].offset + ranges[i].length;
+        /* Coalesce ranges that follow each other: fewer msync calls. */
+        while (i + 1 < count && ranges[i + 1].offset >= lo &&
+               ranges[i + 1].offset <= hi + ps) {
+            uint64_t e = ranges[i + 1].offset + ranges[i + 1].length;
+            hi = e > hi ? e : hi;
+            i++;
+        }
+        i++;
+        if (hi > f->mapped) {
+            hi = f->mapped;
+        }
+        if (hi > lo && msync(f->reserve + lo, hi - lo, MS_SYNC) != 0) {
+            return fail(file, MP_EIO);
+        }
+    }
+    return MP_OK;
+}
+
+static int px_sync_file(struct mp_io_file *file)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    if (fsync(f->fd) != 0) {
+        return fail(file, MP_EIO);
+    }
+    return MP_OK;
+}
+
+static const struct mp_io_methods posix_methods = {
+    .version = 1,
+    .close = px_close,
+    .lock = px_lock,
+    .size = px_size,
+    .grow = px_grow,
+    .map = px_map,
+    .extend_map = px_extend_map,
+    .sync = px_sync,
+    .sync_file = px_sync_file,
+    .unmap = px_unmap,
+};
+
+static void set_os(int *os_error)
+{
+    if (os_error) {
+        *os_error = errno;
+    }
+}
+
+static int px_open(const struct mp_vfs *vfs, const char *path, unsigned flags,
+                   struct mp_io_file **out, int *os_error)
+{
+    struct posix_file *f;
+    int oflags = O_CLOEXEC;
+    int fd;
+
+    (void)vfs;
+    *out = NULL;
+    if (flags & MP_IO_READONLY) {
+        oflags |= O_RDONLY;
+    } else {
+        oflags |= O_RDWR;
+    }
+    if (flags & MP_IO_CREATE) {
+        oflags |= O_CREAT | O_EXCL;
+    }
+    do {
+        fd = open(path, oflags, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        set_os(os_error);
+        return errno_code(errno);
+    }
+    f = calloc(1, sizeof(*f));
+    if (!f) {
+        close(fd);
+        return MP_ENOMEM;
+    }
+    f->base.methods = &posix_methods;
+    f->fd = fd;
+    f->readonly = (flags & MP_IO_READONLY) != 0;
+    *out = &f->base;
+    return MP_OK;
+}
+
+static int px_remove(const struct mp_vfs *vfs, const char *path, int *os_error)
+{
+    (void)vfs;
+    if (unlink(path) != 0) {
+        set_os(os_error);
+        return errno_code(errno);
+    }
+    return MP_OK;
+}
+
+static int px_rename(const struct mp_vfs *vfs, const char *from, const char *to,
+                     int *os_error)
+{
+    (void)vfs;
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) {
+        return MP_OK;
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+        set_os(os_error);
+        return errno_code(errno);
+    }
+    /* Filesystems without RENAME_NOREPLACE: link() refuses to replace. */
+    if (link(from, to) != 0) {
+        set_os(os_error);
+        return errno_code(errno);
+    }
+    if (unlink(from) != 0) {
+        set_os(os_error);
+        return MP_EIO;
+    }
+    return MP_OK;
+}
+
+static int px_sync_dir(const struct mp_vfs *vfs, const char *path,
+                       int *os_error)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int fd, rc = MP_OK;
+
+    (void)vfs;
+    if (!slash) {
+        strcpy(dir, ".");
+    } else if (slash == path) {
+        strcpy(dir, "/");
+    } else {
+        size_t n = (size_t)(slash - path);
+        if (n >= sizeof(dir)) {
+            return MP_EINVAL;
+        }
+        memcpy(dir, path, n);
+        dir[n] = 0;
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        set_os(os_error);
+        return errno_code(errno);
+    }
+    if (fsync(fd) != 0 && errno != EINVAL) {
+        set_os(os_error);
+        rc = MP_EIO;
+    }
+    close(fd);
+    return rc;
+}
+
+static const struct mp_vfs posix_vfs = {
+    .version = 1,
+    .name = "posix",
+    .ctx = NULL,
+    .open = px_open,
+    .remove = px_remove,
+    .rename = px_rename,
+    .sync_dir = px_sync_dir,
+};
+
+const struct mp_vfs *mp_vfs_posix(void)
+{
+    return &posix_vfs;
+}

@@ -1,0 +1,391 @@
+/*
+ * pager.c - creating, opening and closing a pager, and its accessors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "endian.h"
+#include "internal.h"
+#include "mappedpages/iter.h"
+
+#define DEFAULT_RESERVE ((uint64_t)1 << 40)
+#define CREATE_SUFFIX   ".mp-create"
+
+void mp_options_init(struct mp_options *opt)
+{
+    memset(opt, 0, sizeof(*opt));
+    opt->version = MP_OPTIONS_VERSION;
+}
+
+unsigned mp_version(void)
+{
+    return (MP_VERSION_MAJOR << 16) | (MP_VERSION_MINOR << 8) |
+           MP_VERSION_PATCH;
+}
+
+static int page_log2(size_t page_size, unsigned *log2)
+{
+    unsigned l = 0;
+    if (page_size < MP_PAGE_SIZE_MIN || page_size > MP_PAGE_SIZE_MAX ||
+        (page_size & (page_size - 1))) {
+        return MP_EPAGESIZE;
+    }
+    while (((size_t)1 << l) < page_size) {
+        l++;
+    }
+    *log2 = l;
+    return MP_OK;
+}
+
+static int new_pager(const struct mp_options *opt, mp_pager **out)
+{
+    struct mp_options defaults;
+    mp_pager *p;
+
+    if (!opt) {
+        mp_options_init(&defaults);
+        opt = &defaults;
+    }
+    if (opt->version != MP_OPTIONS_VERSION) {
+        return MP_EINVAL;
+    }
+    p = opt->mem.alloc ? opt->mem.alloc(opt->mem.ctx, sizeof(*p))
+                       : malloc(sizeof(*p));
+    if (!p) {
+        return MP_ENOMEM;
+    }
+    memset(p, 0, sizeof(*p));
+    p->mem = opt->mem;
+    p->vfs = opt->vfs ? opt->vfs : mp_vfs_posix();
+    p->readonly = (opt->flags & MP_OPEN_READONLY) != 0;
+    atomic_init(&p->iterators, 0);
+    *out = p;
+    return MP_OK;
+}
+
+static void destroy(mp_pager *p)
+{
+    struct mp_allocator_hooks mem = p->mem;
+    mp__tree_free(p, &p->tree[MP__TREE_MAP]);
+    mp__tree_free(p, &p->tree[MP__TREE_DIR]);
+    mp__pageset_free(&p->internal, &p->mem);
+    mp__free(p, p->bitmap);
+    mp__free(p, p->dir);
+    mp__free(p, p->ranges);
+    if (mem.free) {
+        mem.free(mem.ctx, p);
+    } else {
+        free(p);
+    }
+}
+
+int mp_pager_close(mp_pager *p)
+{
+    int rc = MP_OK;
+    if (!p) {
+        return MP_OK;
+    }
+    if (p->file) {
+        rc = p->file->methods->close(p->file);
+    }
+    destroy(p);
+    return rc;
+}
+
+static uint64_t reserve_for(const struct mp_options *opt, uint64_t bytes)
+{
+    uint64_t r =
+        opt && opt->reserve_bytes ? opt->reserve_bytes : DEFAULT_RESERVE;
+    if (!(opt && opt->reserve_bytes) && bytes <= UINT64_MAX / 2 &&
+        r < bytes * 2) {
+        r = bytes * 2;
+    }
+    return r < bytes ? bytes : r;
+}
+
+static void write_static_header(unsigned char *h, unsigned log2)
+{
+    memset(h, 0, 64);
+    memcpy(h, "MAPPEDPG", 8);
+    mp__put16(h + 8, MP_FORMAT_MAJOR);
+    mp__put16(h + 10, MP_FORMAT_MINOR);
+    mp__put32(h + 12, log2);
+    mp__put32(h + 60, mp__crc32c(0, h, 60));
+}
+
+/* Build a fresh, empty file in the already created and mapped p->file. */
+static int build_new(mp_pager *p)
+{
+    int rc;
+    p->total = MP__MIN_PAGES;
+    p->free_pages = MP__MIN_PAGES - MP_RESERVED_PAGES;
+    mp__tree_init(p, &p->tree[MP__TREE_MAP], MP__TREE_MAP);
+    mp__tree_init(p, &p->tree[MP__TREE_DIR], MP__TREE_DIR);
+    rc = mp__bitmap_resize(p, 1);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    for (uint64_t pg = 0; pg < MP_RESERVED_PAGES; pg++) {
+        mp__bit_set(p, pg);
+    }
+    p->hint = MP_RESERVED_PAGES;
+    rc = mp__tree_resize(p, &p->tree[MP__TREE_MAP], 1);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    write_static_header(p->base, p->log2);
+    /* Copy B (page 2) stays zero; the first commit writes copy A. */
+    p->live_copy = 1;
+    p->generation = 0;
+    return mp__commit(p, -1);
+}
+
+int mp_pager_create(const char *path, size_t page_size,
+                    const struct mp_options *opt, mp_pager **out)
+{
+    struct mp_io_range all;
+    struct mp_io_file *probe;
+    mp_pager *p = NULL;
+    char *tmp = NULL;
+    size_t n;
+    int rc, os = 0;
+
+    if (!out || !path) {
+        return MP_EINVAL;
+    }
+    *out = NULL;
+    if (opt && (opt->flags & MP_OPEN_READONLY)) {
+        return MP_EINVAL;
+    }
+    rc = new_pager(opt, &p);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    rc = page_log2(page_size, &p->log2);
+    if (rc != MP_OK) {
+        goto out_pager;
+    }
+    p->page_size = page_size;
+    if (p->vfs->open(p->vfs, path, MP_IO_READONLY, &probe, &os) == MP_OK) {
+        probe->methods->close(probe);
+        rc = MP_EEXIST;
+        goto out_pager;
+    }
+    n = strlen(path);
+    tmp = mp__alloc(p, n + sizeof(CREATE_SUFFIX));
+    if (!tmp) {
+        rc = MP_ENOMEM;
+        goto out_pager;
+    }
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, CREATE_SUFFIX, sizeof(CREATE_SUFFIX));
+    /* A crashed create may have left its temporary file behind. */
+    p->vfs->remove(p->vfs, tmp, &os);
+    rc = p->vfs->open(p->vfs, tmp, MP_IO_CREATE, &p->file, &os);
+    if (rc != MP_OK) {
+        goto out_tmp;
+    }
+    if (!(opt && (opt->flags & MP_OPEN_NOLOCK))) {
+        rc = p->file->methods->lock(p->file, MP_IO_LOCK_EXCLUSIVE);
+        if (rc != MP_OK) {
+            goto out_file;
+        }
+    }
+    p->file_bytes = MP__MIN_PAGES * (uint64_t)page_size;
+    rc = p->file->methods->grow(p->file, p->file_bytes);
+    if (rc != MP_OK) {
+        goto out_file;
+    }
+    rc = p->file->methods->map(p->file, reserve_for(opt, p->file_bytes),
+                               p->file_bytes, (void **)&p->base, &p->reserved);
+    if (rc != MP_OK) {
+        goto out_file;
+    }
+    p->mapped = p->file_bytes;
+    rc = build_new(p);
+    if (rc != MP_OK) {
+        goto out_file;
+    }
+    /* The whole file must be durable before its name appears. */
+    all.offset = 0;
+    all.length = p->file_bytes;
+    rc = mp__io_sync(p, &all, 1);
+    if (rc == MP_OK) {
+        rc = mp__io_sync_file(p);
+    }
+    if (rc == MP_OK) {
+        rc = p->vfs->rename(p->vfs, tmp, path, &os);
+    }
+    if (rc == MP_OK) {
+        rc = p->vfs->sync_dir(p->vfs, path, &os);
+        if (rc != MP_OK) {
+            /* The name may not survive a crash; report, do not hide it. */
+            p->vfs->remove(p->vfs, path, &os);
+        }
+    }
+    if (rc != MP_OK) {
+        goto out_file;
+    }
+    mp__free(p, tmp);
+    p->failed = 0;
+    p->recovery.reason = MP_RECOVERY_CREATED;
+    p->recovery.generation = p->generation;
+    p->recovery.copy_valid[0] = true;
+    p->recovery.copy_generation[0] = p->generation;
+    *out = p;
+    return MP_OK;
+
+out_file:
+    p->file->methods->close(p->file);
+    p->file = NULL;
+    p->vfs->remove(p->vfs, tmp, &os);
+out_tmp:
+    mp__free(p, tmp);
+out_pager:
+    destroy(p);
+    return rc;
+}
+
+/* Static header checks (FORMAT.md section 2.1). */
+static int check_header(mp_pager *p, size_t want)
+{
+    const unsigned char *h = p->base;
+    unsigned log2;
+
+    if (memcmp(h, "MAPPEDPG", 8) != 0 ||
+        mp__crc32c(0, h, 60) != mp__le32(h + 60)) {
+        return MP_ECORRUPT_SUPER;
+    }
+    if (mp__le16(h + 8) != MP_FORMAT_MAJOR) {
+        return MP_EVERSION;
+    }
+    if (mp__le32(h + 16) != 0) {
+        return MP_ECORRUPT_SUPER;
+    }
+    log2 = mp__le32(h + 12);
+    if (log2 < 10 || log2 > 24) {
+        return MP_EPAGESIZE;
+    }
+    if (want && want != (size_t)1 << log2) {
+        return MP_EPAGESIZE;
+    }
+    p->log2 = log2;
+    p->page_size = (size_t)1 << log2;
+    if (p->file_bytes < 3 * (uint64_t)p->page_size) {
+        return MP_ECORRUPT_SUPER;
+    }
+    return MP_OK;
+}
+
+int mp_pager_open(const char *path, size_t page_size,
+                  const struct mp_options *opt, mp_pager **out)
+{
+    mp_pager *p = NULL;
+    unsigned flags;
+    int rc, os = 0;
+
+    if (!out || !path) {
+        return MP_EINVAL;
+    }
+    *out = NULL;
+    if (page_size != 0) {
+        unsigned l;
+        rc = page_log2(page_size, &l);
+        if (rc != MP_OK) {
+            return rc;
+        }
+    }
+    rc = new_pager(opt, &p);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    flags = p->readonly ? MP_IO_READONLY : 0;
+    rc = p->vfs->open(p->vfs, path, flags, &p->file, &os);
+    if (rc != MP_OK) {
+        goto out_pager;
+    }
+    if (!(opt && (opt->flags & MP_OPEN_NOLOCK))) {
+        rc = p->file->methods->lock(
+            p->file, p->readonly ? MP_IO_LOCK_SHARED : MP_IO_LOCK_EXCLUSIVE);
+        if (rc != MP_OK) {
+            goto out_pager;
+        }
+    }
+    rc = p->file->methods->size(p->file, &p->file_bytes);
+    if (rc != MP_OK) {
+        goto out_pager;
+    }
+    if (p->file_bytes < 64) {
+        rc = MP_ECORRUPT_SUPER;
+        goto out_pager;
+    }
+    rc = p->file->methods->map(p->file, reserve_for(opt, p->file_bytes),
+                               p->file_bytes, (void **)&p->base, &p->reserved);
+    if (rc != MP_OK) {
+        goto out_pager;
+    }
+    p->mapped = p->file_bytes;
+    rc = check_header(p, page_size);
+    if (rc != MP_OK) {
+        goto out_pager;
+    }
+    mp__tree_init(p, &p->tree[MP__TREE_MAP], MP__TREE_MAP);
+    mp__tree_init(p, &p->tree[MP__TREE_DIR], MP__TREE_DIR);
+    rc = mp__recover(p, p->file_bytes);
+    if (rc != MP_OK) {
+        goto out_pager;
+    }
+    *out = p;
+    return MP_OK;
+
+out_pager:
+    mp_pager_close(p);
+    return rc;
+}
+
+size_t mp_pager_page_size(const mp_pager *p)
+{
+    return p->page_size;
+}
+
+uint64_t mp_pager_page_count(const mp_pager *p)
+{
+    return p->total;
+}
+
+uint64_t mp_pager_free_count(const mp_pager *p)
+{
+    return p->free_pages;
+}
+
+bool mp_pager_is_readonly(const mp_pager *p)
+{
+    return p->readonly;
+}
+
+void mp_pager_recovery(const mp_pager *p, struct mp_recovery_info *info)
+{
+    *info = p->recovery;
+}
+
+void mp_pager_stats(const mp_pager *p, struct mp_pager_stats *stats)
+{
+    *stats = p->stats;
+}
+
+void mp_pager_last_failure(const mp_pager *p, int *code, int *os_error)
+{
+    if (code) {
+        *code = p->failed;
+    }
+    if (os_error) {
+        *os_error = p->failed ? p->failed_os : 0;
+    }
+}
+
+uint64_t mp_pager_internal_count(const mp_pager *p)
+{
+    return p->internal.count + 2 * mp__leaf_count(p, p->total);
+}

@@ -1,0 +1,257 @@
+/*
+ * recover.c - choosing the live metadata copy at open (FORMAT.md section 9).
+ *
+ * Every number read from the file is validated before it is used: a
+ * hostile file gets an error code, never an access outside the mapping.
+ * Recovery writes nothing; the next commit overwrites the copy not chosen.
+ */
+#include <string.h>
+
+#include "crc32c.h"
+#include "endian.h"
+#include "internal.h"
+#include "mutant.h"
+
+struct meta_hdr {
+    uint32_t crc;
+    uint32_t used;
+    uint64_t generation;
+    uint64_t total;
+    uint64_t free_pages;
+    uint64_t slots;
+    uint64_t in_use;
+    uint32_t map_depth, map_roots, dir_depth, dir_roots;
+};
+
+/* Header-level checks of copy c: cheap, no tree is read. */
+static bool header_ok(const mp_pager *p, int c, uint64_t file_bytes,
+                      struct meta_hdr *h)
+{
+    const unsigned char *m = mp__page(p, 1 + (uint64_t)c);
+    uint64_t total;
+
+    if (memcmp(m, "MPMD", 4) != 0) {
+        return false;
+    }
+    h->crc = mp__le32(m + 4);
+    h->used = mp__le32(m + 8);
+    if (h->used < MP__META_HDR || h->used > p->page_size) {
+        return false;
+    }
+    if (!MP_MUTANT(MP_MUT_TRUST_SELECTOR) &&
+        mp__crc32c(0, m + 8, h->used - 8) != h->crc) {
+        return false;
+    }
+    if (mp__le16(m + 12) != MP_FORMAT_MAJOR || mp__le32(m + 56) != p->log2) {
+        return false;
+    }
+    h->generation = mp__le64(m + 16);
+    total = h->total = mp__le64(m + 24);
+    h->free_pages = mp__le64(m + 32);
+    h->slots = mp__le64(m + 40);
+    h->in_use = mp__le64(m + 48);
+    h->map_depth = mp__le32(m + 60);
+    h->map_roots = mp__le32(m + 64);
+    h->dir_depth = mp__le32(m + 68);
+    h->dir_roots = mp__le32(m + 72);
+    if (total < MP__MIN_PAGES || total > MP_MAX_PAGES ||
+        total > file_bytes / p->page_size) {
+        return false;
+    }
+    if (h->map_depth >= MP__LEVELS || h->dir_depth >= MP__LEVELS ||
+        h->map_roots > mp__root_cap(p->page_size, MP__TREE_MAP) ||
+        h->dir_roots > mp__root_cap(p->page_size, MP__TREE_DIR) ||
+        h->used != MP__META_HDR +
+                       MP__REF_SIZE * ((uint64_t)h->map_roots + h->dir_roots)) {
+        return false;
+    }
+    /* Every slot costs two pages; more slots than that is a lie. */
+    if (h->free_pages > total || h->slots > total / 2 || h->in_use > h->slots) {
+        return false;
+    }
+    return true;
+}
+
+static void reset_state(mp_pager *p)
+{
+    mp__tree_free(p, &p->tree[MP__TREE_MAP]);
+    mp__tree_free(p, &p->tree[MP__TREE_DIR]);
+    mp__pageset_free(&p->internal, &p->mem);
+    if (p->bitmap) {
+        memset(p->bitmap, 0, (size_t)p->bitmap_words * sizeof(uint64_t));
+    }
+    p->prot_in_use = 0;
+    p->slots = 0;
+    p->total = 0;
+}
+
+static bool bits_beyond_total_clear(const mp_pager *p)
+{
+    uint64_t w = p->total >> 6;
+    if (p->total & 63) {
+        if (p->bitmap[w] >> (p->total & 63)) {
+            return false;
+        }
+        w++;
+    }
+    for (; w < p->bitmap_words; w++) {
+        if (p->bitmap[w]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Load everything copy c reaches into memory, validating as it goes. */
+static int load_copy(mp_pager *p, int c, const struct meta_hdr *h)
+{
+    const unsigned char *m = mp__page(p, 1 + (uint64_t)c);
+    uint64_t leaves, e = mp__dir_per_block(p);
+    int rc;
+
+    reset_state(p);
+    p->total = h->total;
+    leaves = mp__leaf_count(p, h->total);
+    rc = mp__bitmap_resize(p, leaves);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    rc = mp__tree_load(p, &p->tree[MP__TREE_MAP], leaves, h->map_depth,
+                       h->map_roots, m + MP__META_HDR);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (!bits_beyond_total_clear(p) || mp__count_free(p) != h->free_pages) {
+        return MP_ECORRUPT_META;
+    }
+    for (uint64_t pg = 0; pg < MP_RESERVED_PAGES; pg++) {
+        if (!mp__bit(p, pg)) {
+            return MP_ECORRUPT_META;
+        }
+    }
+    for (uint64_t g = 0; g < leaves; g++) {
+        if (!mp__bit(p, mp__leaf_page(p, g, 0)) ||
+            !mp__bit(p, mp__leaf_page(p, g, 1))) {
+            return MP_ECORRUPT_META;
+        }
+    }
+    p->slots = h->slots;
+    rc = mp__grow_array(p, (void **)&p->dir, sizeof(*p->dir), &p->dir_cap,
+                        h->slots);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    memset(p->dir, 0, (size_t)p->dir_cap * sizeof(*p->dir));
+    rc = mp__tree_load(p, &p->tree[MP__TREE_DIR], (h->slots + e - 1) / e,
+                       h->dir_depth, h->dir_roots,
+                       m + MP__META_HDR + MP__REF_SIZE * h->map_roots);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (p->prot_in_use != h->in_use) {
+        return MP_ECORRUPT_META;
+    }
+    /* Every internal page must be allocated in the map. */
+    for (uint64_t i = 0; i < p->internal.cap; i++) {
+        uint64_t pg = p->internal.slots[i];
+        if (pg && !mp__bit(p, pg)) {
+            return MP_ECORRUPT_META;
+        }
+    }
+    if (p->internal.count + 2 * leaves + MP_RESERVED_PAGES >
+        p->total - p->free_pages) {
+        return MP_ECORRUPT_META; /* more internal pages than allocated */
+    }
+    p->free_pages = h->free_pages;
+    p->live_copy = c;
+    p->generation = h->generation;
+    p->live_crc = h->crc;
+    p->hint = 0;
+    p->slot_hint = 0;
+    return MP_OK;
+}
+
+struct record {
+    bool ok;
+    int sel;
+    uint64_t gen;
+    uint32_t crc;
+};
+
+static struct record read_record(const mp_pager *p)
+{
+    const unsigned char *r = p->base + MP__RECORD_OFF;
+    struct record rec = { false, 0, 0, 0 };
+    uint32_t sel = mp__le32(r + 4);
+    rec.sel = (int)(sel & 1);
+    rec.gen = mp__le64(r + 8);
+    rec.crc = mp__le32(r + 16);
+    if (MP_MUTANT(MP_MUT_TRUST_SELECTOR)) {
+        rec.ok = true; /* the original's mistake: believe the selector */
+        return rec;
+    }
+    rec.ok = memcmp(r, "MPCR", 4) == 0 && sel <= 1 &&
+             mp__crc32c(0, r, 20) == mp__le32(r + 20);
+    return rec;
+}
+
+int mp__recover(mp_pager *p, uint64_t file_bytes)
+{
+    struct meta_hdr h[2];
+    bool hok[2];
+    struct record rec = read_record(p);
+    struct mp_recovery_info *ri = &p->recovery;
+    int order[2], reason, rc = MP_ECORRUPT_META;
+
+    memset(ri, 0, sizeof(*ri));
+    for (int c = 0; c < 2; c++) {
+        hok[c] = header_ok(p, c, file_bytes, &h[c]);
+        ri->copy_valid[c] = hok[c];
+        ri->copy_generation[c] = hok[c] ? h[c].generation : 0;
+    }
+    if (rec.ok) {
+        /* The record must name this very copy, not just a valid one. */
+        bool match =
+            hok[rec.sel] &&
+            (MP_MUTANT(MP_MUT_TRUST_SELECTOR) ||
+             (h[rec.sel].generation == rec.gen && h[rec.sel].crc == rec.crc));
+        order[0] = rec.sel;
+        order[1] = 1 - rec.sel;
+        reason = match ? MP_RECOVERY_RECORD : MP_RECOVERY_BAD_SELECTED;
+        if (!match) {
+            hok[rec.sel] = false;
+        }
+    } else {
+        int newer = hok[1] && (!hok[0] || h[1].generation > h[0].generation);
+        order[0] = newer;
+        order[1] = 1 - newer;
+        reason = MP_RECOVERY_TORN_RECORD;
+    }
+    for (int k = 0; k < 2; k++) {
+        int c = order[k];
+        if (!hok[c]) {
+            continue;
+        }
+        rc = load_copy(p, c, &h[c]);
+        if (rc == MP_OK) {
+            if (k == 1 && reason == MP_RECOVERY_RECORD) {
+                reason = MP_RECOVERY_BAD_SELECTED;
+            }
+            break;
+        }
+        ri->copy_valid[c] = false;
+        if (rc == MP_ENOMEM) {
+            return rc;
+        }
+        rc = MP_ECORRUPT_META;
+    }
+    if (rc != MP_OK) {
+        reset_state(p);
+        return MP_ECORRUPT_META;
+    }
+    ri->chosen_copy = p->live_copy;
+    ri->reason = reason;
+    ri->fallback = reason != MP_RECOVERY_RECORD;
+    ri->generation = p->generation;
+    return MP_OK;
+}
