@@ -1,0 +1,131 @@
+/*
+ * test_iter.c - iterators over regular and protected pages.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mpt.h"
+
+#define PS 1024
+
+static uint64_t allocated_bits(mp_pager *p)
+{
+    return mp_pager_page_count(p) - mp_pager_free_count(p);
+}
+
+static void regular_iterator_yields_exactly_the_allocated_pages(void **state)
+{
+    mp_pager *p = mpt_create(mpt_path("it.mp"), PS);
+    mp_pgno pgs[20000], id;
+    mp_iter it;
+    uint64_t n = 0, prev = 0;
+    (void)state;
+    /* Crosses a group boundary (8192 pages): leaf copies must be skipped. */
+    assert_int_equal(mp_pager_alloc_bulk(p, 20000, pgs), MP_OK);
+    assert_int_equal(mp_pager_free_bulk(p, pgs, 10000), MP_OK);
+    mp_for_each_page(&it, p, id) {
+        assert_true(id > prev);
+        assert_int_equal(id, pgs[10000 + n]);
+        prev = id;
+        n++;
+    }
+    assert_int_equal(n, 10000);
+    mp_pager_close(p);
+}
+
+static void iterators_are_disjoint_and_account_for_every_page(void **state)
+{
+    mp_pager *p = mpt_create(mpt_path("sum.mp"), PS);
+    mp_pgno pgs[300], id;
+    mp_protected_id ids[100];
+    mp_iter it;
+    uint64_t regular = 0, prot = 0;
+    (void)state;
+    assert_int_equal(mp_pager_alloc_bulk(p, 300, pgs), MP_OK);
+    assert_int_equal(mp_protected_alloc_bulk(p, 100, ids), MP_OK);
+    assert_int_equal(mp_pager_free_bulk(p, pgs + 100, 50), MP_OK);
+    assert_int_equal(mp_protected_free_bulk(p, ids + 10, 30), MP_OK);
+    mp_for_each_page(&it, p, id) {
+        const void *r;
+        assert_int_equal(mp_pager_get(p, id, &r), MP_OK);
+        regular++;
+    }
+    mp_for_each_protected(&it, p, id) {
+        const void *r;
+        assert_int_equal(id & MP_ID_KIND_MASK, MP_ID_KIND_PROTECT);
+        assert_int_equal(mp_protected_get(p, id, &r), MP_OK);
+        prot++;
+    }
+    assert_int_equal(regular, 250);
+    assert_int_equal(prot, 70);
+    assert_int_equal(mp_protected_count(p), 70);
+    /* Reserved + regular + internal (which holds every backing page). */
+    assert_int_equal(3 + regular + mp_pager_internal_count(p),
+                     allocated_bits(p));
+    mp_pager_close(p);
+}
+
+static void mutation_while_iterating_is_refused(void **state)
+{
+    mp_pager *p = mpt_create(mpt_path("borrow.mp"), PS);
+    mp_pgno a, b;
+    mp_protected_id id;
+    mp_iter it, it2;
+    uint64_t x;
+    (void)state;
+    assert_int_equal(mp_pager_alloc(p, &a), MP_OK);
+    assert_int_equal(mp_protected_alloc(p, &id), MP_OK);
+    assert_int_equal(mp_iter_pages(&it, p), MP_OK);
+    assert_int_equal(mp_iter_protected(&it2, p), MP_OK);
+    assert_int_equal(mp_pager_alloc(p, &b), MP_EITERATING);
+    assert_int_equal(mp_pager_free(p, a), MP_EITERATING);
+    assert_int_equal(mp_pager_alloc_bulk(p, 2, &b), MP_EITERATING);
+    assert_int_equal(mp_pager_free_bulk(p, &a, 1), MP_EITERATING);
+    assert_int_equal(mp_pager_grow(p, 100), MP_EITERATING);
+    assert_int_equal(mp_protected_alloc(p, &id), MP_EITERATING);
+    assert_int_equal(mp_protected_free(p, id), MP_EITERATING);
+    mp_iter_finish(&it);
+    assert_int_equal(mp_pager_alloc(p, &b), MP_EITERATING);
+    /* Iterating to the end closes the iterator by itself. */
+    while (mp_iter_next(&it2, &x)) {
+    }
+    assert_false(mp_iter_next(&it2, &x));
+    mp_iter_finish(&it2);
+    assert_int_equal(mp_pager_alloc(p, &b), MP_OK);
+    assert_int_equal(mp_iter_pages(NULL, p), MP_EINVAL);
+    assert_int_equal(mp_iter_protected(&it, NULL), MP_EINVAL);
+    mp_pager_close(p);
+}
+
+static void sparse_file_iteration_skips_empty_words(void **state)
+{
+    mp_pager *p = mpt_create(mpt_path("sparse.mp"), PS);
+    mp_pgno a, id;
+    mp_iter it;
+    int n = 0;
+    (void)state;
+    assert_int_equal(mp_pager_grow(p, 200000), MP_OK);
+    assert_int_equal(mp_pager_alloc(p, &a), MP_OK);
+    mp_for_each_page(&it, p, id) {
+        assert_int_equal(id, a);
+        n++;
+    }
+    assert_int_equal(n, 1);
+    mp_pager_close(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(regular_iterator_yields_exactly_the_allocated_pages),
+        cmocka_unit_test(iterators_are_disjoint_and_account_for_every_page),
+        cmocka_unit_test(mutation_while_iterating_is_refused),
+        cmocka_unit_test(sparse_file_iteration_skips_empty_words),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
