@@ -21,7 +21,10 @@ for p in "${presets[@]}"; do
     valgrind)
         # -T memcheck runs every test under valgrind with
         # --error-exitcode, so a leak or memory error fails the test.
-        ctest --preset valgrind -T memcheck -LE nomemcheck -j "$jobs"
+        # A 512 MiB address reservation per pager (instead of the default
+        # 1 TiB) keeps valgrind's address-space manager fast.
+        MPT_RESERVE=536870912 ctest --test-dir build/valgrind -T memcheck -LE nomemcheck -j "$jobs" \
+            --output-on-failure --no-tests=error
         ;;
     tsan)
         ctest --preset tsan -L threads -j "$jobs"

@@ -225,6 +225,18 @@ int mp_pager_create(const char *path, size_t page_size,
             p->vfs->remove(p->vfs, path, &os);
         }
     }
+    if (rc == MP_OK) {
+        /* Map again under the final name. Nothing points into the mapping
+         * yet, and a mapping whose pieces carry two names of one file
+         * makes valgrind 3.19's address-space manager abort on unmap. */
+        p->file->methods->unmap(p->file);
+        rc = p->file->methods->map(p->file, p->reserved, p->file_bytes,
+                                   (void **)&p->base, &p->reserved);
+        if (rc != MP_OK) {
+            p->base = NULL;
+            p->vfs->remove(p->vfs, path, &os);
+        }
+    }
     if (rc != MP_OK) {
         goto out_file;
     }

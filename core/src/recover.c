@@ -141,7 +141,9 @@ static int load_copy(mp_pager *p, int c, const struct meta_hdr *h)
     if (rc != MP_OK) {
         return rc;
     }
-    memset(p->dir, 0, (size_t)p->dir_cap * sizeof(*p->dir));
+    if (p->dir) {
+        memset(p->dir, 0, (size_t)p->dir_cap * sizeof(*p->dir));
+    }
     rc = mp__tree_load(p, &p->tree[MP__TREE_DIR], (h->slots + e - 1) / e,
                        h->dir_depth, h->dir_roots,
                        m + MP__META_HDR + MP__REF_SIZE * h->map_roots);

@@ -15,6 +15,7 @@
 static char mpt_dir[256];
 static char mpt_paths[8][512];
 static int mpt_next;
+static uint64_t mpt_reserve_cap;
 
 static void remove_dir(void)
 {
@@ -45,10 +46,30 @@ const char *mpt_path(const char *name)
     return out;
 }
 
+void mpt_default_options(struct mp_options *opt)
+{
+    /* Valgrind tracks every reserved byte of address space; a terabyte
+     * reservation per pager makes memcheck runs crawl (and trips its
+     * address-space manager), so memcheck runs ask for less. */
+    const char *r = getenv("MPT_RESERVE");
+    mp_options_init(opt);
+    if (r && *r) {
+        opt->reserve_bytes = strtoull(r, NULL, 0);
+    }
+    if (mpt_reserve_cap && opt->reserve_bytes > mpt_reserve_cap) {
+        opt->reserve_bytes = mpt_reserve_cap;
+    }
+}
+
+void mpt_cap_reserve(uint64_t bytes)
+{
+    mpt_reserve_cap = bytes;
+}
+
 #ifndef MPT_EXTERNAL_BACKEND
 void mpt_options(struct mp_options *opt)
 {
-    mp_options_init(opt);
+    mpt_default_options(opt);
 }
 
 int mpt_peek(const char *path, uint64_t offset, void *buf, size_t len)

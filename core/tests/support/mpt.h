@@ -19,6 +19,12 @@
 
 /* Options the tests open pagers with (backend chosen here). */
 void mpt_options(struct mp_options *opt);
+/** mp_options_init() plus the MPT_RESERVE override (memcheck runs). */
+void mpt_default_options(struct mp_options *opt);
+/* Cap the address reservation of every later pager this process opens
+ * (0 = no cap). For tests that reopen small files hundreds of times:
+ * under valgrind each reservation costs time in proportion to its size. */
+void mpt_cap_reserve(uint64_t bytes);
 
 /* A fresh path for a test file named `name`; valid until the next call
  * with a different slot: mpt_path returns one of 8 rotating buffers. */
