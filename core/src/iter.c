@@ -42,7 +42,8 @@ int mp_iter_pages(mp_iter *it, const mp_pager *pager)
         mp__pageset_sorted(&p->internal, it->priv_skip);
         it->priv_nskip = p->internal.count;
     }
-    it->priv_pos = MP_RESERVED_PAGES;
+    it->priv_pos = 0;
+    it->priv_word = 0;
     it->priv_end = p->total;
     return MP_OK;
 }
@@ -65,44 +66,64 @@ void mp_iter_finish(mp_iter *it)
     mp__free((mp_pager *)it->priv_pager, it->priv_skip);
     it->priv_skip = NULL;
     it->priv_open = 0;
+    it->priv_word = 0; /* the inline fast path must see nothing pending */
     atomic_fetch_sub(&((mp_pager *)it->priv_pager)->iterators, 1);
 }
 
+/*
+ * The allocated, non-internal pages of map word w, as bits. Internal pages
+ * are masked a word at a time: map-leaf copies sit at the first two pages
+ * of each group (pages 3 and 4 in group 0, after the reserved pages), and a
+ * group is a whole number of words, so they fall in one word; everything
+ * else comes from the sorted skip list, consumed in step with the words.
+ */
+static uint64_t word_bits(mp_iter *it, uint64_t w)
+{
+    const mp_pager *p = it->priv_pager;
+    uint64_t base = w << 6, bits = p->bitmap[w];
+
+    if (w == 0) {
+        bits &= ~(uint64_t)0x1F; /* reserved 0-2, leaf copies 3-4 */
+    } else if (base % mp__group_pages(p) == 0) {
+        bits &= ~(uint64_t)3;
+    }
+    if (it->priv_end - base < 64) {
+        bits &= ((uint64_t)1 << (it->priv_end - base)) - 1;
+    }
+    while (it->priv_skip_pos < it->priv_nskip &&
+           it->priv_skip[it->priv_skip_pos] < base + 64) {
+        uint64_t s = it->priv_skip[it->priv_skip_pos++];
+        if (s >= base) {
+            bits &= ~((uint64_t)1 << (s - base));
+        }
+    }
+    return bits;
+}
+
+/*
+ * priv_pos is the next map word to load and priv_word the pages of the
+ * word before it not yet returned.
+ */
 static bool next_page(mp_iter *it, uint64_t *id)
 {
     const mp_pager *p = it->priv_pager;
-    uint64_t pos = it->priv_pos, end = it->priv_end;
+    uint64_t bits = it->priv_word;
 
-    while (pos < end) {
-        uint64_t w = pos >> 6;
-        uint64_t bits = p->bitmap[w] & (~(uint64_t)0 << (pos & 63));
-        uint64_t pg;
-        if (!bits) {
-            pos = (w + 1) << 6;
-            continue;
+    while (!bits) {
+        uint64_t w = it->priv_pos, words = (it->priv_end + 63) >> 6;
+        while (w < words && p->bitmap[w] == 0) {
+            w++; /* sparse files: 64 free pages per step */
         }
-        pg = (w << 6) + (uint64_t)__builtin_ctzll(bits);
-        if (pg >= end) {
-            break;
+        if (w >= words) {
+            it->priv_pos = words;
+            return false;
         }
-        pos = pg + 1;
-        if (mp__is_leaf_page(p, pg)) {
-            continue;
-        }
-        while (it->priv_skip_pos < it->priv_nskip &&
-               it->priv_skip[it->priv_skip_pos] < pg) {
-            it->priv_skip_pos++;
-        }
-        if (it->priv_skip_pos < it->priv_nskip &&
-            it->priv_skip[it->priv_skip_pos] == pg) {
-            continue;
-        }
-        it->priv_pos = pos;
-        *id = pg;
-        return true;
+        bits = word_bits(it, w);
+        it->priv_pos = w + 1;
     }
-    it->priv_pos = end;
-    return false;
+    *id = ((it->priv_pos - 1) << 6) + (uint64_t)__builtin_ctzll(bits);
+    it->priv_word = bits & (bits - 1);
+    return true;
 }
 
 static bool next_protected(mp_iter *it, uint64_t *id)
@@ -130,4 +151,56 @@ bool mp_iter_next(mp_iter *it, uint64_t *id)
         mp_iter_finish(it);
     }
     return more;
+}
+
+size_t mp_iter_next_batch(mp_iter *it, uint64_t *ids, size_t cap)
+{
+    size_t n = 0;
+    if (!it || !it->priv_open || !ids) {
+        return 0;
+    }
+    if (it->priv_kind == KIND_PAGES) {
+        const mp_pager *p = it->priv_pager;
+        uint64_t words = (it->priv_end + 63) >> 6;
+        /* A word at a time while a whole word fits: the loop that makes
+         * dense iteration cheap. */
+        while (n < cap) {
+            uint64_t bits = it->priv_word, base;
+            if (!bits) {
+                uint64_t w = it->priv_pos;
+                while (w < words && p->bitmap[w] == 0) {
+                    w++;
+                }
+                if (w >= words) {
+                    it->priv_pos = words;
+                    break;
+                }
+                bits = word_bits(it, w);
+                it->priv_pos = w + 1;
+            }
+            base = (it->priv_pos - 1) << 6;
+            if (bits == ~(uint64_t)0 && cap - n >= 64) {
+                /* A full word: consecutive ids, a loop the compiler
+                 * vectorises. */
+                for (uint64_t b = 0; b < 64; b++) {
+                    ids[n + b] = base + b;
+                }
+                n += 64;
+                bits = 0;
+            }
+            while (bits && n < cap) {
+                ids[n++] = base + (uint64_t)__builtin_ctzll(bits);
+                bits &= bits - 1;
+            }
+            it->priv_word = bits;
+        }
+    } else {
+        while (n < cap && next_protected(it, &ids[n])) {
+            n++;
+        }
+    }
+    if (n == 0) {
+        mp_iter_finish(it);
+    }
+    return n;
 }

@@ -119,9 +119,60 @@ static void sparse_file_iteration_skips_empty_words(void **state)
     mp_pager_close(p);
 }
 
+/* Batches of any size give exactly the one-at-a-time sequence. */
+static void batches_match_single_steps(void **state)
+{
+    static const size_t caps[] = { 1, 7, 64, 1000, 40000 };
+    mp_pager *p = mpt_create(mpt_path("batch.mp"), PS);
+    mp_pgno pgs[20000], id;
+    mp_protected_id pids[40];
+    static uint64_t one[20000], got[20000];
+    mp_iter it;
+    size_t n1 = 0;
+    (void)state;
+    /* Two groups, protected backing pages and holes among the pages. */
+    assert_int_equal(mp_pager_alloc_bulk(p, 9000, pgs), MP_OK);
+    assert_int_equal(mp_protected_alloc_bulk(p, 40, pids), MP_OK);
+    assert_int_equal(mp_pager_alloc_bulk(p, 9000, pgs + 9000), MP_OK);
+    for (size_t i = 0; i < 18000; i += 3) {
+        assert_int_equal(mp_pager_free(p, pgs[i]), MP_OK);
+    }
+    mp_for_each_page(&it, p, id) {
+        one[n1++] = id;
+    }
+    assert_int_equal(n1, 12000);
+    for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+        size_t n = 0, k;
+        uint64_t *buf = test_malloc(caps[c] * sizeof(*buf));
+        assert_int_equal(mp_iter_pages(&it, p), MP_OK);
+        while ((k = mp_iter_next_batch(&it, buf, caps[c])) > 0) {
+            assert_true(k <= caps[c]);
+            assert_true(n + k <= n1);
+            memcpy(got + n, buf, k * sizeof(*buf));
+            n += k;
+        }
+        /* Closed at the end, like mp_iter_next(). */
+        assert_int_equal(mp_iter_next_batch(&it, buf, caps[c]), 0);
+        assert_int_equal(n, n1);
+        assert_memory_equal(got, one, n1 * sizeof(*one));
+        test_free(buf);
+    }
+    /* Protected ids come through batches too. */
+    {
+        uint64_t buf[64];
+        assert_int_equal(mp_iter_protected(&it, p), MP_OK);
+        assert_int_equal(mp_iter_next_batch(&it, buf, 64), 40);
+        assert_int_equal(buf[0], pids[0]);
+        assert_int_equal(mp_iter_next_batch(&it, buf, 64), 0);
+    }
+    assert_int_equal(mp_iter_next_batch(NULL, one, 1), 0);
+    mp_pager_close(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(batches_match_single_steps),
         cmocka_unit_test(regular_iterator_yields_exactly_the_allocated_pages),
         cmocka_unit_test(iterators_are_disjoint_and_account_for_every_page),
         cmocka_unit_test(mutation_while_iterating_is_refused),

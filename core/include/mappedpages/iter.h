@@ -60,13 +60,38 @@ MP_API MP_NODISCARD int mp_iter_protected(mp_iter *it, const mp_pager *pager);
  */
 MP_API bool mp_iter_next(mp_iter *it, uint64_t *id);
 
+/**
+ * Up to cap next ids into ids[], in the same order mp_iter_next() gives
+ * them; the number written. 0 means the end (the iterator is then closed,
+ * as when mp_iter_next() returns false) or bad arguments. For scans of
+ * large files: it hands out a map word's pages without a call per page.
+ */
+MP_API size_t mp_iter_next_batch(mp_iter *it, uint64_t *ids, size_t cap);
+
 /** Close the iterator early. Safe to call on a closed iterator. */
 MP_API void mp_iter_finish(mp_iter *it);
+
+/**
+ * mp_iter_next() with its common case inline: the next page of the map
+ * word the iterator holds, without a call. Same contract and results.
+ */
+static inline bool mp_iter_next_inline(mp_iter *it, uint64_t *id)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    uint64_t w = it->priv_word;
+    if (w) {
+        *id = ((it->priv_pos - 1) << 6) + (uint64_t)__builtin_ctzll(w);
+        it->priv_word = w & (w - 1);
+        return true;
+    }
+#endif
+    return mp_iter_next(it, id);
+}
 
 /** for (each allocated regular page) with automatic cleanup at the end. */
 #define mp_for_each_page(it, pager, id)               \
  for (int mp__rc_##id = mp_iter_pages((it), (pager)); \
-      mp__rc_##id == MP_OK && mp_iter_next((it), &(id));)
+      mp__rc_##id == MP_OK && mp_iter_next_inline((it), &(id));)
 
 /** for (each protected page in use). */
 #define mp_for_each_protected(it, pager, id)              \

@@ -1,0 +1,54 @@
+/*
+ * bench.h - the benchmark's workloads and the state one repetition of a
+ * workload runs with. Workload definitions are in bench_workloads.c (and
+ * described for people in harness/bench/README.md); the runner, timing and
+ * reporting are in mp_bench.c.
+ */
+#ifndef MPH_BENCH_H
+#define MPH_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bench_heap.h"
+#include "bench_vfs.h"
+#include "mappedpages.h"
+
+/* One repetition of one workload. */
+struct mph_run {
+    const struct mph_workload *w;
+    char path[4096];         /* the file the workload works on */
+    struct mp_options opt;   /* timed vfs + counting heap */
+    struct mph_bench_vfs tv; /* time spent in syncs */
+    struct mph_heap heap;    /* the pager's own heap */
+    mp_pager *p;             /* open pager, or NULL */
+    mp_pgno *ids;            /* scratch ids (room for w->k or ops) */
+    size_t nids;
+    mp_protected_id prot;
+    uint64_t ops;   /* timed operations in this repetition */
+    uint64_t units; /* units (pages) per op, for ns/unit */
+    uint64_t check; /* workload-defined sanity value */
+};
+
+struct mph_workload {
+    const char *name;
+    const char *what; /* one line for --list */
+    size_t page_size;
+    uint64_t k;         /* bulk size, or file size in pages */
+    uint64_t ops;       /* timed operations per repetition */
+    uint64_t quick_ops; /* the same under --quick */
+    /* Build the starting state (untimed). */
+    int (*setup)(struct mph_run *r);
+    /* Untimed work before timed op i (e.g. refill for a bulk free). */
+    int (*before)(struct mph_run *r, uint64_t i);
+    /* The timed operation i. */
+    int (*op)(struct mph_run *r, uint64_t i);
+};
+
+extern const struct mph_workload mph_workloads[];
+extern const size_t mph_workload_count;
+
+/* Create r->path afresh with the workload's page size and open it. */
+int mph_run_create(struct mph_run *r);
+
+#endif /* MPH_BENCH_H */
