@@ -2,14 +2,14 @@
 # The test command: install what is missing, then build and run every test
 # under the default build (gcc, warnings as errors), ASan+UBSan (clang),
 # valgrind memcheck (leaks fail) and ThreadSanitizer. Usage: ci/test.sh
-# [preset...]; with no argument debug, asan and valgrind run (tsan once
-# threaded code lands). Exits non-zero on any failure.
+# [preset...]; with no argument debug, asan, valgrind and tsan run (tsan
+# runs the tests labelled "threads"). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/deps.sh
 
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(debug asan valgrind)
+[ ${#presets[@]} -gt 0 ] || presets=(debug asan valgrind tsan)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 for p in "${presets[@]}"; do

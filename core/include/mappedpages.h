@@ -12,5 +12,9 @@
 #include "mappedpages/pager.h"
 #include "mappedpages/protected.h"
 #include "mappedpages/iter.h"
+#include "mappedpages/shared.h"
+#include "mappedpages/typed.h"
+#include "mappedpages/subpage.h"
+#include "mappedpages/allocator.h"
 
 #endif /* MAPPEDPAGES_H */

@@ -115,6 +115,7 @@ struct mp_pager {
     int failed;
     int failed_os;
     atomic_int iterators;
+    struct mp_subpage *subpages; /* live sub-page allocators (subpage.c) */
 };
 
 /* Memory (mem.c). */
@@ -164,6 +165,9 @@ static inline bool mp__is_leaf_page(const mp_pager *p, uint64_t pg)
     return pg % b < 2;
 }
 uint64_t mp__root_cap(size_t page_size, int kind);
+
+/* Release every sub-page allocator still live on p (subpage.c). */
+void mp__subpage_release_all(mp_pager *p);
 uint64_t mp__dir_per_block(const mp_pager *p);
 
 /* Bitmap (bitmap.c). */

@@ -68,6 +68,8 @@ static int new_pager(const struct mp_options *opt, mp_pager **out)
 static void destroy(mp_pager *p)
 {
     struct mp_allocator_hooks mem = p->mem;
+    /* Allocators the caller forgot would otherwise leak with the pager. */
+    mp__subpage_release_all(p);
     mp__tree_free(p, &p->tree[MP__TREE_MAP]);
     mp__tree_free(p, &p->tree[MP__TREE_DIR]);
     mp__pageset_free(&p->internal, &p->mem);

@@ -130,6 +130,166 @@ static void several_processes_read_at_once(void **state)
     mp_pager_close(r);
 }
 
+/*
+ * Several processes iterate read-only opens of one file at the same time,
+ * and see what the writer saw. Pipes, not sleeps, make the overlap
+ * certain: every child opens, then waits until all have opened; while
+ * they all hold their opens (and the parent has closed its own), a writer
+ * is refused.
+ */
+#define RO_CHILDREN 3
+#define RO_PAGES    40
+#define RO_PROT     5
+
+/* What a child checks, against lists the parent made before forking. */
+static int child_checks(const char *path, const uint64_t *pages, int npages,
+                        const uint64_t *prots, int nprot)
+{
+    mp_pager *c;
+    mp_iter it;
+    uint64_t id;
+    int n = 0, bad = 0;
+
+    if (open_with(path, MP_OPEN_READONLY, &c) != MP_OK) {
+        return 1;
+    }
+    mp_for_each_page(&it, c, id) {
+        const uint64_t *b;
+        if (n >= npages || id != pages[n] ||
+            mp_pager_get(c, id, (const void **)&b) != MP_OK || b[0] != id) {
+            bad = 1;
+        }
+        n++;
+    }
+    bad |= n != npages;
+    n = 0;
+    mp_for_each_protected(&it, c, id) {
+        const uint64_t *b;
+        if (n >= nprot || id != prots[n] ||
+            mp_protected_get(c, id, (const void **)&b) != MP_OK ||
+            b[0] != ~id) {
+            bad = 1;
+        }
+        n++;
+    }
+    bad |= n != nprot;
+    bad |= mp_pager_alloc(c, &id) != MP_EREADONLY;
+    mp_pager_close(c);
+    return bad;
+}
+
+static void readonly_processes_iterate_at_once(void **state)
+{
+    const char *path = mpt_path("iter-multi.mp");
+    mp_pager *p = mpt_create(path, PS), *r;
+    uint64_t pages[RO_PAGES], prots[RO_PROT], freed = 0, id;
+    mp_pgno all[RO_PAGES + RO_PAGES / 2];
+    int opened[2], go[2], done[2], release[2], npages = 0, nprot = 0;
+    pid_t kids[RO_CHILDREN];
+    mp_iter it;
+    (void)state;
+
+    /* A file with holes: every third page freed again. */
+    assert_int_equal(mp_pager_alloc_bulk(p, RO_PAGES + RO_PAGES / 2, all),
+                     MP_OK);
+    for (int i = 0; i < RO_PAGES + RO_PAGES / 2; i++) {
+        uint64_t *b;
+        assert_int_equal(mp_pager_get_mut(p, all[i], (void **)&b), MP_OK);
+        b[0] = all[i];
+        if (i % 3 == 2) {
+            assert_int_equal(mp_pager_free(p, all[i]), MP_OK);
+        }
+    }
+    for (int i = 0; i < RO_PROT + 1; i++) {
+        mp_protected_id pid;
+        uint64_t *b;
+        assert_int_equal(mp_protected_alloc(p, &pid), MP_OK);
+        assert_int_equal(mp_protected_begin(p, pid, (void **)&b), MP_OK);
+        b[0] = ~pid;
+        assert_int_equal(mp_protected_commit(p, pid), MP_OK);
+        if (i == 1) {
+            freed = pid;
+        }
+    }
+    assert_int_equal(mp_protected_free(p, freed), MP_OK);
+    assert_int_equal(mp_pager_sync_pages(p, 0, 0), MP_OK);
+    /* The lists the writer sees are what every reader must see. */
+    mp_for_each_page(&it, p, id) {
+        assert_true(npages < RO_PAGES);
+        pages[npages++] = id;
+    }
+    mp_for_each_protected(&it, p, id) {
+        assert_true(nprot < RO_PROT);
+        prots[nprot++] = id;
+    }
+    assert_int_equal(npages, RO_PAGES);
+    assert_int_equal(nprot, RO_PROT);
+    mp_pager_close(p);
+
+    assert_int_equal(open_with(path, MP_OPEN_READONLY, &r), MP_OK);
+    assert_int_equal(pipe(opened), 0);
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(done), 0);
+    assert_int_equal(pipe(release), 0);
+    for (int k = 0; k < RO_CHILDREN; k++) {
+        kids[k] = fork();
+        assert_true(kids[k] >= 0);
+        if (kids[k] == 0) {
+            /* The inherited pager shares the parent's lock; drop it so
+             * that only this child's own open holds one. */
+            mp_pager *mine;
+            char ch = 'o';
+            int bad;
+            mp_pager_close(r);
+            bad = open_with(path, MP_OPEN_READONLY, &mine) != MP_OK;
+            if (write(opened[1], &ch, 1) != 1 || read(go[0], &ch, 1) != 1) {
+                _exit(2);
+            }
+            /* Every child and the parent hold a read-only open now. */
+            bad |= child_checks(path, pages, npages, prots, nprot);
+            ch = bad ? 'n' : 'y';
+            if (write(done[1], &ch, 1) != 1 || read(release[0], &ch, 1) != 1) {
+                _exit(2);
+            }
+            if (!bad) {
+                mp_pager_close(mine);
+            }
+            _exit(bad);
+        }
+    }
+    for (int k = 0; k < RO_CHILDREN; k++) {
+        char ch;
+        assert_int_equal(read(opened[0], &ch, 1), 1);
+    }
+    assert_int_equal(write(go[1], "ggg", RO_CHILDREN), RO_CHILDREN);
+    /* The parent reads and iterates too, beside them. */
+    assert_int_equal(child_checks(path, pages, npages, prots, nprot), 0);
+    for (int k = 0; k < RO_CHILDREN; k++) {
+        char ch;
+        assert_int_equal(read(done[0], &ch, 1), 1);
+        assert_int_equal(ch, 'y');
+    }
+    /* The children's opens alone keep a writer out. */
+    mp_pager_close(r);
+    assert_int_equal(open_with(path, 0, &p), MP_ELOCKED);
+    assert_int_equal(write(release[1], "rrr", RO_CHILDREN), RO_CHILDREN);
+    for (int k = 0; k < RO_CHILDREN; k++) {
+        int st;
+        assert_int_equal(waitpid(kids[k], &st, 0), kids[k]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        close(opened[i]);
+        close(go[i]);
+        close(done[i]);
+        close(release[i]);
+    }
+    /* All readers gone: the writer gets in. */
+    assert_int_equal(open_with(path, 0, &p), MP_OK);
+    mp_pager_close(p);
+}
+
 static void a_failed_sync_makes_the_pager_unavailable(void **state)
 {
     const char *path = mpt_path("sticky.mp");
@@ -170,6 +330,7 @@ int main(void)
         cmocka_unit_test(a_second_writer_is_refused),
         cmocka_unit_test(readonly_refuses_every_mutation),
         cmocka_unit_test(several_processes_read_at_once),
+        cmocka_unit_test(readonly_processes_iterate_at_once),
         cmocka_unit_test(a_failed_sync_makes_the_pager_unavailable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
