@@ -63,8 +63,10 @@ int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in)
         if (d->page[0] < MP_RESERVED_PAGES || d->page[1] < MP_RESERVED_PAGES ||
             d->page[0] >= p->total || d->page[1] >= p->total ||
             d->page[0] == d->page[1] || mp__is_leaf_page(p, d->page[0]) ||
-            mp__is_leaf_page(p, d->page[1])) {
-            return MP_ECORRUPT_META;
+            mp__is_leaf_page(p, d->page[1]) ||
+            mp__pageset_has(&p->internal, d->page[0]) ||
+            mp__pageset_has(&p->internal, d->page[1])) {
+            return MP_ECORRUPT_META; /* one owner per page */
         }
         rc = mp__pageset_add(&p->internal, &p->mem, d->page[0]);
         if (rc == MP_OK) {

@@ -327,6 +327,15 @@ int mp__tree_load(mp_pager *p, struct mp__tree *t, uint64_t leaves,
                 }
             }
             if (!(t->kind == MP__TREE_MAP && l == 0)) {
+                /* One owner per page: a node on a map-leaf place or on a
+                 * page another structure holds would let a later commit
+                 * write over that structure (FORMAT.md section 7). */
+                for (int k = 0; k < 2; k++) {
+                    if (mp__is_leaf_page(p, r->page[k]) ||
+                        mp__pageset_has(&p->internal, r->page[k])) {
+                        return MP_ECORRUPT_META;
+                    }
+                }
                 rc = mp__pageset_add(&p->internal, &p->mem, r->page[0]);
                 if (rc == MP_OK) {
                     rc = mp__pageset_add(&p->internal, &p->mem, r->page[1]);

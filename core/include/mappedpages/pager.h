@@ -289,7 +289,11 @@ struct mp_recovery_info {
     int reason;
     /** Generation of the chosen copy (one per commit since create). */
     uint64_t generation;
-    /** Whether each copy validated (header, checksum, every structure). */
+    /**
+     * Whether each copy passed the checks recovery ran on it: the full
+     * validation (header, checksum, every structure) for a copy recovery
+     * tried to load, only the header checks for one it did not need.
+     */
     bool copy_valid[2];
     /** Generation of each copy, where its header could be read, else 0. */
     uint64_t copy_generation[2];

@@ -1,0 +1,450 @@
+/*
+ * test_check_damage.c - each kind of damage gets the right verdict, a
+ * problem string that names it, and a prediction that mp_pager_open
+ * confirms (return code, recovery choice and reason, counts).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "check_util.h"
+#include "crc32c.h"
+
+#define PS 4096
+
+/* Check, assert verdict and message, and confirm with the core. */
+static void expect(const char *path, size_t ps, int verdict, int open_error,
+                   const char *says, struct mph_check_report *r)
+{
+    cu_check(path, ps, r);
+    cu_assert_verdict(r, verdict);
+    assert_int_equal(r->open_error, open_error);
+    if (says) {
+        cu_assert_says(r, says);
+    }
+    if (verdict == MPH_CHECK_CLEAN) {
+        assert_string_equal(r->problem, "");
+    } else {
+        assert_true(r->problem[0] != '\0');
+        assert_int_not_equal(r->problem_count, 0);
+    }
+    assert_int_equal(mph_check_passed(r), verdict != MPH_CHECK_CORRUPT);
+    cu_assert_agrees(path, ps, r);
+}
+
+static void fix_header_crc(const char *path)
+{
+    unsigned char h[64];
+    assert_int_equal(mpt_peek(path, 0, h, 60), 0);
+    cu_put(path, 60, 4, mp__crc32c(0, h, 60));
+}
+
+static void superblock_damage_is_corrupt_with_opens_error(void **state)
+{
+    struct mph_check_report r;
+    const char *path;
+    (void)state;
+
+    path = cu_two_commits("magic.mp", PS);
+    mpt_flip(path, 0);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_SUPER, "bad magic", &r);
+
+    path = cu_two_commits("hdrcrc.mp", PS);
+    mpt_flip(path, 62);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_SUPER, "header checksum",
+           &r);
+
+    path = cu_two_commits("major.mp", PS);
+    cu_put(path, 8, 2, 2);
+    fix_header_crc(path);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_EVERSION, "major", &r);
+
+    path = cu_two_commits("flags.mp", PS);
+    cu_put(path, 16, 4, 0x80000000u);
+    fix_header_crc(path);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_SUPER, "flags", &r);
+
+    path = cu_two_commits("log2.mp", PS);
+    cu_put(path, 12, 4, 40);
+    fix_header_crc(path);
+    expect(path, 0, MPH_CHECK_CORRUPT, MP_EPAGESIZE, "log2", &r);
+
+    /* A superblock claiming 8 KiB pages over a 4 KiB file: no copy's
+     * page size matches. */
+    path = cu_two_commits("log2b.mp", PS);
+    cu_put(path, 12, 4, 13);
+    fix_header_crc(path);
+    expect(path, 0, MPH_CHECK_CORRUPT, MP_ECORRUPT_META, "log2", &r);
+}
+
+static void superblock_reserved_and_ignored_bytes(void **state)
+{
+    struct mph_check_report r;
+    const char *path;
+    (void)state;
+
+    /* Reserved bytes under a valid CRC: open does not look; the format
+     * says zeros. */
+    path = cu_two_commits("resv.mp", PS);
+    cu_put(path, 30, 2, 0xBEEF);
+    fix_header_crc(path);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_OK, "reserved bytes 20-59", &r);
+
+    /* Ignored bytes: a note, never a verdict (a torn record sector may
+     * leave garbage behind the record for good). */
+    path = cu_two_commits("ign1.mp", PS);
+    mpt_flip(path, 100);
+    expect(path, PS, MPH_CHECK_CLEAN, MP_OK, "64-511", &r);
+    path = cu_two_commits("ign2.mp", PS);
+    mpt_flip(path, 600);
+    expect(path, PS, MPH_CHECK_CLEAN, MP_OK, "536-4095", &r);
+    assert_int_equal(r.note_count, 1);
+}
+
+static void torn_record_is_recoverable_newest_copy(void **state)
+{
+    struct mph_check_report r;
+    const char *path;
+    (void)state;
+
+    path = cu_two_commits("torn.mp", PS);
+    mpt_flip(path, 512 + 21);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "torn (checksum", &r);
+    assert_int_equal(r.recovery_reason, MP_RECOVERY_TORN_RECORD);
+    assert_int_equal(r.recovery_would_choose, 1);
+    assert_int_equal(r.selected_copy, -1);
+    assert_false(r.record_intact);
+
+    path = cu_two_commits("torn2.mp", PS);
+    mpt_flip(path, 512 + 4);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "selector", &r);
+
+    path = cu_two_commits("torn3.mp", PS);
+    mpt_flip(path, 512);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "bad magic", &r);
+    assert_int_equal(r.recovery_would_choose, 1);
+}
+
+static void damaged_selected_copy_is_recoverable_with_fallback(void **state)
+{
+    struct mph_check_report r;
+    const char *path;
+    (void)state;
+
+    path = cu_two_commits("badsel.mp", PS);
+    assert_int_equal(cu_selected(path), 1);
+    mpt_flip(path, 2 * PS + 30);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "falls back to copy A", &r);
+    assert_int_equal(r.selected_copy, 1);
+    assert_int_equal(r.recovery_would_choose, 0);
+    assert_int_equal(r.recovery_reason, MP_RECOVERY_BAD_SELECTED);
+    assert_false(r.copy[1].header_ok);
+    cu_assert_says(&r, "checksum");
+    /* Copy A is one commit older: it has no regular page. */
+    assert_int_equal(r.regular_count, 0);
+    assert_int_equal(r.generation, 1);
+}
+
+static void record_naming_a_stale_copy_is_recoverable(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_two_commits("stale.mp", PS);
+    (void)state;
+    /* A valid record naming copy A but carrying B's generation. */
+    cu_name_copy(path, PS, 1);
+    cu_put(path, 516, 4, 0);
+    {
+        unsigned char rec[20];
+        assert_int_equal(mpt_peek(path, 512, rec, 20), 0);
+        cu_put(path, 532, 4, mp__crc32c(0, rec, 20));
+    }
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "has generation 1", &r);
+    assert_int_equal(r.recovery_would_choose, 1);
+    assert_int_equal(r.recovery_reason, MP_RECOVERY_BAD_SELECTED);
+}
+
+static void damaged_inactive_copy_is_a_note(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_two_commits("inact.mp", PS);
+    (void)state;
+    mpt_flip(path, PS + 20);
+    expect(path, PS, MPH_CHECK_CLEAN, MP_OK, "copy A (not in use) does not",
+           &r);
+    assert_int_equal(r.recovery_would_choose, 1);
+}
+
+static void both_copies_damaged_is_corrupt(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_two_commits("both.mp", PS);
+    (void)state;
+    mpt_flip(path, PS + 20);
+    mpt_flip(path, 2 * PS + 20);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_META,
+           "no metadata copy validates", &r);
+    assert_int_equal(r.recovery_would_choose, -1);
+    assert_int_equal(r.recovery_reason, -1);
+}
+
+static void bad_map_leaf_checksum(void **state)
+{
+    struct mph_check_report r;
+    const char *path;
+    mp_protected_id id;
+    mp_pager *p;
+    void *w;
+    (void)state;
+
+    /* Copy B's live leaf is page 4, copy A's page 3. */
+    path = cu_two_commits("leaf.mp", PS);
+    mpt_flip(path, 4 * PS + 100);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "map leaf 0", &r);
+    cu_assert_says(&r, "checksum");
+    assert_int_equal(r.recovery_would_choose, 0);
+
+    /* A commit that changes only the directory: both copies reach the
+     * same live leaf, so damage to it leaves nothing to fall back to. */
+    path = mpt_path("leaf2.mp");
+    remove(path);
+    p = mpt_create(path, PS);
+    assert_int_equal(mp_protected_alloc(p, &id), MP_OK);
+    assert_int_equal(mp_protected_begin(p, id, &w), MP_OK);
+    memset(w, 1, PS);
+    assert_int_equal(mp_protected_commit(p, id), MP_OK);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    assert_int_equal(cu_ref_live(path, PS, 1, 128),
+                     cu_ref_live(path, PS, 2, 128));
+    mpt_flip(path, cu_ref_live(path, PS, 1, 128) * PS + 7);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_META, "map leaf 0", &r);
+}
+
+static void free_count_mismatch_with_valid_checksums(void **state)
+{
+    struct mph_check_report r;
+    const char *path;
+    uint64_t fp;
+    (void)state;
+
+    path = cu_two_commits("free.mp", PS);
+    fp = cu_get(path, 2 * PS + 32, 8);
+    cu_set_meta(path, PS, 1, 32, 8, fp - 1);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "free_pages says", &r);
+    assert_int_equal(r.recovery_reason, MP_RECOVERY_BAD_SELECTED);
+    assert_false(r.copy[1].valid);
+    assert_true(r.copy[1].header_ok);
+
+    path = cu_two_commits("free2.mp", PS);
+    for (int c = 0; c < 2; c++) {
+        fp = cu_get(path, (uint64_t)(1 + c) * PS + 32, 8);
+        cu_set_meta(path, PS, c, 32, 8, fp + 1);
+    }
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_META, "free_pages says",
+           &r);
+}
+
+static void map_bits_that_lie(void **state)
+{
+    struct mph_check_report r;
+    const char *path;
+    (void)state;
+
+    /* A reserved page marked free (and the count adjusted to match). */
+    path = cu_two_commits("resbit.mp", PS);
+    cu_edit_leaf0(path, PS, 1, 0, 0x02);
+    cu_set_meta(path, PS, 1, 32, 8, cu_get(path, 2 * PS + 32, 8) + 1);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "reserved page 1", &r);
+
+    /* A bit past total_pages. */
+    path = cu_two_commits("beyond.mp", PS);
+    cu_edit_leaf0(path, PS, 1, 100, 0x10);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "beyond total_pages", &r);
+
+    /* A leaf copy marked free. */
+    path = cu_two_commits("leafbit.mp", PS);
+    cu_edit_leaf0(path, PS, 1, 0, 0x10);
+    cu_set_meta(path, PS, 1, 32, 8, cu_get(path, 2 * PS + 32, 8) + 1);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "copy 1 (page 4)", &r);
+}
+
+static void truncated_files(void **state)
+{
+    struct mph_check_report r;
+    const char *path;
+    mp_pgno pg;
+    mp_pager *p;
+    (void)state;
+
+    path = cu_two_commits("t0.mp", PS);
+    assert_int_equal(mpt_truncate(path, 0), 0);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_SUPER, "0 bytes", &r);
+
+    path = cu_two_commits("t40.mp", PS);
+    assert_int_equal(mpt_truncate(path, 40), 0);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_SUPER, "too short", &r);
+
+    path = cu_two_commits("t2p.mp", PS);
+    assert_int_equal(mpt_truncate(path, 2 * PS), 0);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_SUPER, "3 pages", &r);
+    /* Asking for another page size fails first, as open does. */
+    expect(path, 1024, MPH_CHECK_CORRUPT, MP_EPAGESIZE, "3 pages", &r);
+
+    path = cu_two_commits("t7p.mp", PS);
+    assert_int_equal(mpt_truncate(path, 7 * PS), 0);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_META, "truncated", &r);
+
+    /* Cut back to the size before a growth: the copy before the growth
+     * still fits and open falls back to it. */
+    path = mpt_path("tgrow.mp");
+    remove(path);
+    p = mpt_create(path, PS);
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    assert_int_equal(mp_pager_grow(p, 20), MP_OK);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    assert_int_equal(mpt_truncate(path, 8 * PS), 0);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "truncated", &r);
+    assert_int_equal(r.page_count, 8);
+
+    /* Longer than the pages it holds (a crash during growth): a note. */
+    path = cu_two_commits("long.mp", PS);
+    assert_int_equal(mpt_truncate(path, 12 * PS + 100), 0);
+    expect(path, PS, MPH_CHECK_CLEAN, MP_OK, "beyond total_pages", &r);
+    cu_assert_says(&r, "not a multiple");
+}
+
+static void wrong_page_size(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_mixed("ps.mp", PS);
+    (void)state;
+    expect(path, 8192, MPH_CHECK_CORRUPT, MP_EPAGESIZE,
+           "the caller expects 8192", &r);
+    /* The rest of the file was read at its own size and is sound. */
+    assert_int_equal(r.problem_count, 1);
+    assert_true(r.copy[0].valid && r.copy[1].valid);
+    assert_int_equal(r.recovery_would_choose, -1);
+    expect(path, 1024, MPH_CHECK_CORRUPT, MP_EPAGESIZE,
+           "the caller expects 1024", &r);
+    assert_int_equal(mph_check_file(NULL, path, 3000, &r), MP_EPAGESIZE);
+}
+
+/* Damage open does not look for: the checker fails the file, open
+ * succeeds. */
+static void damaged_protected_content_is_corrupt(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_mixed("protdata.mp", PS);
+    int sel;
+    uint64_t ref, live, e0;
+    (void)state;
+    sel = cu_selected(path);
+    ref = 128 + 24 * cu_get(path, (uint64_t)(1 + sel) * PS + 64, 4);
+    live = cu_ref_live(path, PS, 1 + (uint64_t)sel, (unsigned)ref);
+    /* Slot 0's committed copy. */
+    e0 = cu_ref_live(path, PS, live, 0);
+    mpt_flip(path, e0 * PS + 33);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_OK, "protected slot 0", &r);
+    cu_assert_says(&r, "checksum");
+}
+
+static void two_owners_of_one_page_fail_the_copy(void **state)
+{
+    struct mph_check_report r;
+    const char *path;
+    mp_protected_id ids[2];
+    mp_pager *p;
+    uint64_t a;
+    (void)state;
+
+    /* Slot 1's copy 0 moved onto slot 0's copy 0. */
+    path = mpt_path("owners.mp");
+    remove(path);
+    p = mpt_create(path, PS);
+    assert_int_equal(mp_protected_alloc_bulk(p, 2, ids), MP_OK);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    {
+        int sel = cu_selected(path);
+        uint64_t ref =
+            128 + 24 * cu_get(path, (uint64_t)(1 + sel) * PS + 64, 4);
+        uint64_t blk = cu_ref_live(path, PS, 1 + (uint64_t)sel, (unsigned)ref);
+        a = cu_get(path, blk * PS, 8);
+        cu_edit_dir0(path, PS, sel, 24, 8, a);
+    }
+    /* Recovery refuses the copy (FORMAT.md section 7) and falls back to the
+     * one before the protected pages. */
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "two owners", &r);
+    assert_int_equal(r.recovery_reason, MP_RECOVERY_BAD_SELECTED);
+    assert_int_equal(r.protected_count, 0);
+
+    /* A directory block's spare copy on map leaf 0's place. */
+    path = mpt_path("owners2.mp");
+    remove(path);
+    p = mpt_create(path, PS);
+    assert_int_equal(mp_protected_alloc_bulk(p, 2, ids), MP_OK);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    {
+        int sel = cu_selected(path);
+        uint64_t meta = (uint64_t)(1 + sel) * PS;
+        uint64_t ref = 128 + 24 * cu_get(path, meta + 64, 4);
+        int live = (int)(cu_get(path, meta + ref + 20, 4) & 1);
+        cu_set_meta(path, PS, sel, (unsigned)ref + 8 * (unsigned)(1 - live), 8,
+                    3);
+    }
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "two owners", &r);
+    cu_assert_says(&r, "directory block 0");
+}
+
+static void reserved_metadata_bytes_are_corrupt(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_two_commits("mresv.mp", PS);
+    (void)state;
+    cu_set_meta(path, PS, 1, 100, 4, 0x12345678);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_OK, "reserved bytes 76-127", &r);
+    /* The same in the copy not in use is a note. */
+    path = cu_two_commits("mresv2.mp", PS);
+    cu_set_meta(path, PS, 0, 100, 4, 0x12345678);
+    expect(path, PS, MPH_CHECK_CLEAN, MP_OK, "copy A (not in use)", &r);
+}
+
+static void newer_copy_without_record_is_a_note(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_two_commits("inflight.mp", PS);
+    (void)state;
+    /* As if a commit wrote copy A with generation 3 and crashed before its
+     * record: the record still names B. */
+    cu_set_meta(path, PS, 0, 16, 8, 3);
+    expect(path, PS, MPH_CHECK_CLEAN, MP_OK, "newer, generation 3", &r);
+    assert_int_equal(r.recovery_would_choose, 1);
+}
+
+int main(void)
+{
+    /* Small files only: small reservations keep valgrind runs fast. */
+    mpt_cap_reserve((uint64_t)64 << 20);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(superblock_damage_is_corrupt_with_opens_error),
+        cmocka_unit_test(superblock_reserved_and_ignored_bytes),
+        cmocka_unit_test(torn_record_is_recoverable_newest_copy),
+        cmocka_unit_test(damaged_selected_copy_is_recoverable_with_fallback),
+        cmocka_unit_test(record_naming_a_stale_copy_is_recoverable),
+        cmocka_unit_test(damaged_inactive_copy_is_a_note),
+        cmocka_unit_test(both_copies_damaged_is_corrupt),
+        cmocka_unit_test(bad_map_leaf_checksum),
+        cmocka_unit_test(free_count_mismatch_with_valid_checksums),
+        cmocka_unit_test(map_bits_that_lie),
+        cmocka_unit_test(truncated_files),
+        cmocka_unit_test(wrong_page_size),
+        cmocka_unit_test(damaged_protected_content_is_corrupt),
+        cmocka_unit_test(two_owners_of_one_page_fail_the_copy),
+        cmocka_unit_test(reserved_metadata_bytes_are_corrupt),
+        cmocka_unit_test(newer_copy_without_record_is_a_note),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
