@@ -25,9 +25,10 @@ struct mph_run {
     mp_pgno *ids;            /* scratch ids (room for w->k or ops) */
     size_t nids;
     mp_protected_id prot;
-    uint64_t ops;   /* timed operations in this repetition */
-    uint64_t units; /* units (pages) per op, for ns/unit */
-    uint64_t check; /* workload-defined sanity value */
+    mp_subpage *sub; /* sub-page workloads */
+    uint64_t ops;    /* timed operations in this repetition */
+    uint64_t units;  /* units (pages) per op, for ns/unit */
+    uint64_t check;  /* workload-defined sanity value */
 };
 
 struct mph_workload {

@@ -106,6 +106,39 @@ static int op_protected(struct mph_run *r, uint64_t i)
     return mp_protected_commit(r->p, r->prot);
 }
 
+/* ---- sub-pages: 64-byte slots, 64 per 4 KiB parent -------------------- */
+
+static int setup_subpage(struct mph_run *r)
+{
+    int rc = mph_run_create(r);
+    if (rc == MP_OK) {
+        rc = need_ids(r, r->ops);
+    }
+    if (rc == MP_OK) {
+        rc = mp_pager_grow(r->p, r->ops / 64 + 64);
+    }
+    return rc ? rc : mp_subpage_create(r->p, 64, &r->sub);
+}
+
+static int op_subpage_alloc(struct mph_run *r, uint64_t i)
+{
+    return mp_subpage_alloc(r->sub, &r->ids[i]);
+}
+
+static int setup_subpage_free(struct mph_run *r)
+{
+    int rc = setup_subpage(r);
+    for (uint64_t i = 0; rc == MP_OK && i < r->ops; i++) {
+        rc = mp_subpage_alloc(r->sub, &r->ids[i]);
+    }
+    return rc;
+}
+
+static int op_subpage_free(struct mph_run *r, uint64_t i)
+{
+    return mp_subpage_free(r->sub, r->ids[i]);
+}
+
 /* ---- iteration -------------------------------------------------------- */
 
 static int setup_dense(struct mph_run *r)
@@ -298,6 +331,10 @@ const struct mph_workload mph_workloads[] = {
       20000, 300, setup_protected, NULL, op_protected },
     { "protected_64k", "protected page write+commit, 64 KiB pages", KB(64), 0,
       5000, 100, setup_protected, NULL, op_protected },
+    { "subpage_alloc", "64-byte sub-page alloc (a commit per 64)", KB(4), 0,
+      100000, 1000, setup_subpage, NULL, op_subpage_alloc },
+    { "subpage_free", "64-byte sub-page free (a commit per 64)", KB(4), 0,
+      100000, 1000, setup_subpage_free, NULL, op_subpage_free },
     { "iterate_dense", "iterate a full file of 2^20 pages", KB(4), PAGES(20),
       20, 2, setup_dense, NULL, op_iterate },
     { "iterate_dense_batch", "the same, 4096 ids per mp_iter_next_batch", KB(4),

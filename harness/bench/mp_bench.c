@@ -123,6 +123,8 @@ static void stats_sub(struct mp_pager_stats *acc,
 static void close_run(struct mph_run *r)
 {
     int os = 0;
+    mp_subpage_destroy(r->sub);
+    r->sub = NULL;
     if (r->p) {
         (void)mp_pager_close(r->p);
         r->p = NULL;
