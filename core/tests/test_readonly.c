@@ -97,6 +97,7 @@ static void several_processes_read_at_once(void **state)
         pid_t child = fork();
         assert_true(child >= 0);
         if (child == 0) {
+            alarm(120); /* never outlive a failed parent */
             /* Children open their own read-only pager beside the parent's. */
             mp_pager *c;
             const unsigned char *b;
@@ -235,6 +236,9 @@ static void readonly_processes_iterate_at_once(void **state)
         kids[k] = fork();
         assert_true(kids[k] >= 0);
         if (kids[k] == 0) {
+            /* Watchdog: should the parent fail and stop answering, the
+             * child must not outlive the test blocked on a pipe. */
+            alarm(120);
             /* The inherited pager shares the parent's lock; drop it so
              * that only this child's own open holds one. */
             mp_pager *mine;

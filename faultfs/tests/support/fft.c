@@ -1,0 +1,58 @@
+/*
+ * fft.c - helpers shared by faultfs's own tests (see fft.h).
+ */
+#include "fft.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+faultfs *fft_new(uint64_t seed, uint32_t sector, int garbage)
+{
+    struct faultfs_config cfg;
+    faultfs *fs;
+    faultfs_config_init(&cfg);
+    cfg.seed = seed;
+    cfg.sector_size = sector;
+    cfg.garbage = garbage != 0;
+    if (faultfs_new(&cfg, &fs) != MP_OK) {
+        fprintf(stderr, "fft_new failed\n");
+        abort();
+    }
+    return fs;
+}
+
+void fft_options(faultfs *fs, struct mp_options *opt)
+{
+    mp_options_init(opt);
+    opt->vfs = faultfs_vfs(fs);
+    opt->reserve_bytes = (uint64_t)16 << 20;
+}
+
+struct mp_io_file *fft_raw_file(faultfs *fs, const char *name, uint64_t size,
+                                unsigned char **base)
+{
+    const struct mp_vfs *vfs = faultfs_vfs(fs);
+    struct mp_io_file *f;
+    uint64_t reserved;
+    int os = 0;
+    if (vfs->open(vfs, name, MP_IO_CREATE, &f, &os) != MP_OK ||
+        vfs->sync_dir(vfs, name, &os) != MP_OK ||
+        f->methods->grow(f, size) != MP_OK ||
+        f->methods->map(f, (uint64_t)1 << 24, size, (void **)base, &reserved) !=
+            MP_OK) {
+        fprintf(stderr, "fft_raw_file failed\n");
+        abort();
+    }
+    return f;
+}
+
+unsigned char fft_byte(faultfs *fs, const char *name, int durable, uint64_t off)
+{
+    unsigned char b = 0;
+    if (faultfs_file_read(fs, name, durable != 0, off, &b, 1) != MP_OK) {
+        fprintf(stderr, "fft_byte(%s, %llu) failed\n", name,
+                (unsigned long long)off);
+        abort();
+    }
+    return b;
+}

@@ -1,0 +1,29 @@
+/*
+ * fft.h - helpers shared by faultfs's own tests.
+ */
+#ifndef FFT_H
+#define FFT_H
+
+#include <stdint.h>
+
+#include "faultfs.h"
+#include "mappedpages.h"
+
+/* A faultfs with the given seed, sector size and garbage flag (4096-byte
+ * pages); aborts on failure. */
+faultfs *fft_new(uint64_t seed, uint32_t sector, int garbage);
+
+/* Pager options over fs with a small reservation (valgrind-friendly). */
+void fft_options(faultfs *fs, struct mp_options *opt);
+
+/* Create `name` through the vfs directly (name made durable with
+ * sync_dir, grown to size bytes, not file-synced, mapped) and return the
+ * file; *base receives the mapping. Aborts on failure. */
+struct mp_io_file *fft_raw_file(faultfs *fs, const char *name, uint64_t size,
+                                unsigned char **base);
+
+/* Read one byte of the named file's durable/volatile state. */
+unsigned char fft_byte(faultfs *fs, const char *name, int durable,
+                       uint64_t off);
+
+#endif /* FFT_H */
