@@ -1,0 +1,109 @@
+/*
+ * mph/exec.h - the executor: runs a workload's operations against a real
+ * pager (any backend), resolving $refs from what earlier operations
+ * returned, and, when given a model, checks the pager against the model
+ * after every step.
+ *
+ * One executor drives one file: mph_exec_create() makes it, each
+ * mph_exec_step() runs the next op, mph_exec_close() closes the pager.
+ * The executor owns the pager, the sub-page allocators and the staging
+ * pointers of protected writes in progress.
+ *
+ * Thread rules: one thread at a time per executor.
+ */
+#ifndef MPH_EXEC_H
+#define MPH_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mappedpages.h"
+#include "mph/model.h"
+#include "mph/workload.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Default address reservation per pager: small files, fast opens. */
+#define MPH_DEFAULT_RESERVE ((uint64_t)16 << 20)
+
+/** Where and how the executor runs. */
+struct mph_exec_config {
+    /** Backend; NULL means mp_vfs_posix(). Must outlive the executor. */
+    const struct mp_vfs *vfs;
+    /** File name (for the backend). Copied. */
+    const char *path;
+    /** Page size of the file created. */
+    size_t page_size;
+    /** Address reservation of each pager (0: MPH_DEFAULT_RESERVE). */
+    uint64_t reserve_bytes;
+};
+
+struct mph_exec;
+
+/**
+ * A new executor for workload w (which must outlive it). model may be
+ * NULL (no checking); if given, it is reset by mph_exec_create() and
+ * records S_0, S_1, ... as the steps run.
+ * @return MP_OK; MP_ENOMEM; MP_EINVAL (bad config).
+ */
+int mph_exec_new(const struct mph_workload *w,
+                 const struct mph_exec_config *cfg, struct mph_model *model,
+                 struct mph_exec **out);
+
+/** Close the pager if open and free the executor. Accepts NULL. */
+void mph_exec_free(struct mph_exec *e);
+
+/**
+ * Create the file (mp_pager_create); *create_rc receives what it returned
+ * (on an error no pager is open and the run cannot go on). With a model,
+ * starts it (S_0) and compares.
+ * @return MP_OK (create ran, whatever it returned); MP_ENOMEM (the
+ *         harness ran out of memory).
+ */
+int mph_exec_create(struct mph_exec *e, int *create_rc, struct mph_diff *d);
+
+/**
+ * Run the next op. *op_rc receives what the pager returned (for a
+ * composite pwrite, the first call that failed; for reopen, the open).
+ * With a model: applies the op to it, compares the pager with the new
+ * state (including bytes in memory), records the state, and fills *d on
+ * any difference (rule MPH_RULE_RUN).
+ * @return MP_OK (the op ran, whatever it returned); MP_ENOMEM (the harness
+ *         ran out of memory); MP_EINVAL (no op left, or no pager open:
+ *         a reopen failed).
+ */
+int mph_exec_step(struct mph_exec *e, int *op_rc, struct mph_diff *d);
+
+/** Index of the next op to run. */
+size_t mph_exec_next(const struct mph_exec *e);
+
+/** The open pager, or NULL (before create, after a failed reopen). */
+mp_pager *mph_exec_pager(const struct mph_exec *e);
+
+/**
+ * Close the pager (and the sub-page allocators); keeps the executor.
+ * @return what mp_pager_close returned (MP_OK if nothing was open).
+ */
+int mph_exec_close(struct mph_exec *e);
+
+/** What ref $k (1-based) resolved to, MPH_ID_UNSET if not produced. */
+uint64_t mph_exec_ref(const struct mph_exec *e, uint64_t k);
+
+/**
+ * Run the whole workload with a model (or NULL) over cfg, stopping at the
+ * first difference or failed step. *failed_op receives the index of the
+ * op that differed, or w->nops if none.
+ * @return MP_OK (ran; *d says whether it matched); MP_ENOMEM; MP_EINVAL;
+ *         the create call's error.
+ */
+int mph_exec_run(const struct mph_workload *w,
+                 const struct mph_exec_config *cfg, struct mph_model *model,
+                 struct mph_diff *d, size_t *failed_op);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MPH_EXEC_H */

@@ -1,0 +1,81 @@
+/*
+ * explore_internal.h - pieces of the explorer shared by explore.c (the
+ * sweep), replay.c (reproducers) and report.c (summary, JSON).
+ */
+#ifndef MPH_EXPLORE_INTERNAL_H
+#define MPH_EXPLORE_INTERNAL_H
+
+#include "faultfs.h"
+#include "mph/explore.h"
+
+/* The file name inside every faultfs the explorer makes. */
+#define MPH__PATH "crash.mp"
+
+/* What the clean run recorded. */
+struct mph__golden {
+    struct mph_model *m;
+    size_t ps;
+    uint64_t create_end; /* crash points of create: [0, create_end) */
+    uint64_t *op_end; /* op i passes [op_end[i-1] or create_end, op_end[i]) */
+    int *op_rc;
+    size_t nops;    /* ops that ran */
+    int *call_kind; /* enum faultfs_call of each failure-capable call */
+    uint64_t ncalls;
+    struct mph_diff diff; /* why the clean run failed (rule NONE: it did not) */
+    long failed_op;
+};
+
+/*
+ * A site: crash point `k`; the gap after `k` completed ops; or (fault) the
+ * k-th failure-capable call (1-based) failing with its natural error and,
+ * for a sync, `persist` (enum faultfs_persist).
+ */
+struct mph__site {
+    bool gap;
+    bool fault;
+    int persist;
+    uint64_t k;
+    /* Filled by mph__crash_run for a fault site: whether it fired, in
+     * which kind of call, and the op it broke (-1 create; nops if every
+     * op still returned what the golden run did). */
+    bool fired;
+    int call;
+    long affected;
+};
+
+/* What the oracle must accept at a site. */
+struct mph__expect {
+    long op; /* op in flight; -1 create; for a gap, the ops done - 1 */
+    const struct mph_state *prev, *cur;
+    unsigned flags; /* ALLOW_ABSENT, PROTECTED_COMMIT */
+};
+
+int mph__fs_new(const struct mph_explore_config *cfg, size_t trace_max,
+                faultfs **out);
+size_t mph__page_size(const struct mph_workload *w, size_t dflt);
+int mph__golden_run(const struct mph_explore_config *cfg,
+                    const struct mph_workload *w, struct mph__golden *g);
+void mph__golden_free(struct mph__golden *g);
+/*
+ * Rerun to the site and crash; *fs is crashed on MP_OK with d clear. A
+ * fault site that did not fire (no such call) gives MP_OK, *fs NULL.
+ */
+int mph__crash_run(const struct mph_explore_config *cfg,
+                   const struct mph_workload *w, const struct mph__golden *g,
+                   struct mph__site *site, faultfs **fs, struct mph_diff *d);
+void mph__expect_at(const struct mph_workload *w, const struct mph__golden *g,
+                    const struct mph__site *site, struct mph__expect *e);
+/* "none", "part", "all" (enum faultfs_persist), and back (-1: unknown). */
+const char *mph__persist_name(int persist);
+int mph__persist_parse(const char *s);
+/* "point 17", "gap 3", "fault 12 part" (sep between the words). */
+void mph__site_name(const struct mph__site *site, char sep, char *buf,
+                    size_t len);
+/* Write a reproducer file; path receives its name. */
+int mph__write_repro(const struct mph_explore_config *cfg,
+                     const struct mph_workload *w, const char *name,
+                     const struct mph__golden *g, const struct mph__site *site,
+                     const char *pattern, const struct mph_diff *d, char *path,
+                     size_t pathlen);
+
+#endif /* MPH_EXPLORE_INTERNAL_H */

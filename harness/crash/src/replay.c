@@ -1,0 +1,121 @@
+/*
+ * replay.c - turning a reproducer back into its failure: the workload it
+ * carries, the faultfs seed and geometry, the site and the tear pattern.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explore_internal.h"
+
+static bool num(const struct mph_workload *w, const char *key, uint64_t *v)
+{
+    const char *s = mph_workload_directive(w, key);
+    char *end;
+    if (!s) {
+        return false;
+    }
+    *v = strtoull(s, &end, 0);
+    return end != s;
+}
+
+int mph_explore_replay(const struct mph_workload *repro, const char *image_path,
+                       struct mph_verdict *v)
+{
+    struct mph_explore_config cfg;
+    struct mph_oracle_config oc;
+    struct mph__golden g;
+    struct mph__site site;
+    struct mph__expect e;
+    faultfs *fs = NULL, *img = NULL;
+    const char *s = mph_workload_directive(repro, "repro.site");
+    const char *pattern = mph_workload_directive(repro, "repro.pattern");
+    char word[16];
+    uint64_t x;
+    int rc;
+
+    memset(v, 0, sizeof(*v));
+    mph_diff_clear(&v->diff);
+    v->check_verdict = -1;
+    mph_explore_config_init(&cfg);
+    memset(&site, 0, sizeof(site));
+    if (s && sscanf(s, "fault %" SCNu64 " %15s", &site.k, word) == 2) {
+        site.fault = true;
+        site.persist = mph__persist_parse(word);
+    } else if (s && sscanf(s, "gap %" SCNu64, &site.k) == 1) {
+        site.gap = true;
+    } else if (!s || sscanf(s, "point %" SCNu64, &site.k) != 1) {
+        snprintf(v->diff.what, sizeof(v->diff.what),
+                 "not a reproducer: no 'repro.site point|gap|fault ...' "
+                 "directive");
+        return MP_EINVAL;
+    }
+    if (site.persist < 0) {
+        snprintf(v->diff.what, sizeof(v->diff.what), "bad persist mode in '%s'",
+                 s);
+        return MP_EINVAL;
+    }
+    if (num(repro, "repro.seed", &x)) {
+        cfg.seed = x;
+    }
+    if (num(repro, "repro.fs_page", &x)) {
+        cfg.fs_page = (uint32_t)x;
+    }
+    if (num(repro, "repro.sector", &x)) {
+        cfg.sector = (uint32_t)x;
+    }
+    if (num(repro, "repro.garbage", &x)) {
+        cfg.garbage = x != 0;
+    }
+    rc = mph__golden_run(&cfg, repro, &g);
+    if (rc != MP_OK) {
+        goto out;
+    }
+    if (g.diff.rule != MPH_RULE_NONE) {
+        v->diff = g.diff; /* the clean run itself fails */
+        goto out;
+    }
+    if ((site.gap && site.k > g.nops) ||
+        (!site.gap &&
+         site.k >= (g.nops ? g.op_end[g.nops - 1] : g.create_end))) {
+        snprintf(v->diff.what, sizeof(v->diff.what),
+                 "the workload has no site '%s'", s);
+        rc = MP_EINVAL;
+        goto out;
+    }
+    rc = mph__crash_run(&cfg, repro, &g, &site, &fs, &v->diff);
+    if (rc != MP_OK || v->diff.rule != MPH_RULE_NONE) {
+        goto out;
+    }
+    if (!fs) {
+        snprintf(v->diff.what, sizeof(v->diff.what),
+                 "the injected fault did not fire");
+        rc = MP_EINVAL;
+        goto out;
+    }
+    rc = faultfs_image_from_pattern(fs, pattern ? pattern : "", &img);
+    if (rc != MP_OK) {
+        snprintf(v->diff.what, sizeof(v->diff.what),
+                 "the tear pattern does not fit this crash: %s",
+                 mp_error_name(rc));
+        goto out;
+    }
+    if (image_path) {
+        rc = faultfs_write_file(img, MPH__PATH, image_path);
+        if (rc != MP_OK && rc != MP_ENOENT) {
+            goto out;
+        }
+    }
+    mph__expect_at(repro, &g, &site, &e);
+    memset(&oc, 0, sizeof(oc));
+    oc.path = MPH__PATH;
+    oc.page_size = g.ps;
+    rc = mph_oracle_check(&oc, faultfs_vfs(img), g.m, e.prev, e.cur,
+                          e.flags | MPH_ORACLE_CHECKER | MPH_ORACLE_LIFE, v);
+out:
+    faultfs_free(img);
+    faultfs_free(fs);
+    mph__golden_free(&g);
+    return rc;
+}

@@ -1,0 +1,369 @@
+/*
+ * mp-explore - the crash-state explorer (harness/crash/README.md).
+ *
+ *   mp-explore [options] WORKLOAD|DIR...
+ *   mp-explore --replay REPRODUCER [--write-image FILE]
+ *
+ * Exit status: 0 no violation; 1 violations (or, with --expect-violation,
+ * none); 2 usage or setup error.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mph/explore.h"
+#include "mph/gen.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: mp-explore [options] WORKLOAD|DIR...\n"
+          "       mp-explore --replay REPRODUCER [--write-image FILE]\n"
+          "options:\n"
+          "  --seed N          faultfs and sampling seed (1)\n"
+          "  --gen N           also explore N generated workloads\n"
+          "  --gen-ops N       ops per generated workload (40)\n"
+          "  --gen-mix MIX     mix of generated workloads (see mph-gen)\n"
+          "  --page-size N     for workloads without a page_size directive "
+          "(1024)\n"
+          "  --fs-page N       faultfs write-back unit (4096)\n"
+          "  --sector N        atomic sector (512)\n"
+          "  --garbage         torn sectors may hold garbage\n"
+          "  --max-images N    images per site before sampling (512)\n"
+          "  --budget N        stop after N states\n"
+          "  --time SECONDS    stop after this long\n"
+          "  --max-violations N  stop after N violations\n"
+          "  --shard I/N       explore only shard I of N\n"
+          "  --checker all|class|off   rule 4 (all)\n"
+          "  --life all|class|off      rule 6 (class)\n"
+          "  --no-gaps         no crashes between operations\n"
+          "  --no-faults       no injected I/O errors\n"
+          "  --repro-dir DIR   where reproducers go (mp-explore-repro)\n"
+          "  --write-image     also write each violation's crash image\n"
+          "  --json FILE       JSON report ('-' for stdout)\n"
+          "  --progress        progress line on stderr (default: on a tty)\n"
+          "  --quiet           no summary\n"
+          "  --expect-violation  succeed only if a violation is found\n",
+          f);
+}
+
+static int every(const char *s, int *out)
+{
+    if (strcmp(s, "all") == 0) {
+        *out = MPH_EVERY_ALL;
+    } else if (strcmp(s, "class") == 0) {
+        *out = MPH_EVERY_CLASS;
+    } else if (strcmp(s, "off") == 0) {
+        *out = MPH_EVERY_OFF;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int run_file(struct mph_explorer *x, const char *path)
+{
+    struct mph_workload *w;
+    char err[512];
+    int rc = mph_workload_load(path, &w, err, sizeof(err));
+    if (rc != MP_OK) {
+        fprintf(stderr, "mp-explore: %s\n", err);
+        return 2;
+    }
+    rc = mph_explorer_run(x, w, path);
+    mph_workload_free(w);
+    if (rc != MP_OK) {
+        fprintf(stderr, "mp-explore: %s: %s\n", path, mp_strerror(rc));
+        return 2;
+    }
+    return 0;
+}
+
+/* Every *.wl file of a directory, in name order (not recursive). */
+static int run_dir(struct mph_explorer *x, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int worst = 0;
+    if (!d) {
+        perror(dir);
+        return 2;
+    }
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        char *p;
+        if (len < 4 || strcmp(de->d_name + len - 3, ".wl") != 0) {
+            continue;
+        }
+        if (n == cap) {
+            char **nn = realloc(names, (cap ? cap * 2 : 16) * sizeof(*nn));
+            if (!nn) {
+                break;
+            }
+            names = nn;
+            cap = cap ? cap * 2 : 16;
+        }
+        p = malloc(strlen(dir) + len + 2);
+        if (!p) {
+            break;
+        }
+        sprintf(p, "%s/%s", dir, de->d_name);
+        names[n++] = p;
+    }
+    closedir(d);
+    if (n) {
+        qsort(names, n, sizeof(*names), cmp_str);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int r = run_file(x, names[i]);
+        worst = r > worst ? r : worst;
+        free(names[i]);
+    }
+    free(names);
+    return worst;
+}
+
+static int replay(const char *path, const char *image)
+{
+    struct mph_workload *w;
+    struct mph_verdict v;
+    char err[512];
+    int rc = mph_workload_load(path, &w, err, sizeof(err));
+    if (rc != MP_OK) {
+        fprintf(stderr, "mp-explore: %s\n", err);
+        return 2;
+    }
+    rc = mph_explore_replay(w, image, &v);
+    mph_workload_free(w);
+    if (rc != MP_OK) {
+        fprintf(stderr, "mp-explore: replay %s: %s%s%s\n", path,
+                mp_strerror(rc), v.diff.what[0] ? ": " : "", v.diff.what);
+        return 2;
+    }
+    if (image) {
+        printf("crash image written to %s\n", image);
+    }
+    if (v.diff.rule == MPH_RULE_NONE) {
+        printf("replay %s: no violation (open %s, recovered %s, "
+               "fallback %s)\n",
+               path, mp_error_name(v.open_rc),
+               v.match == MPH_MATCH_PREV  ? "S_i-1"
+               : v.match == MPH_MATCH_CUR ? "S_i"
+                                          : "no file",
+               v.fallback ? "yes" : "no");
+        return 0;
+    }
+    printf("replay %s: VIOLATION rule %d (%s): %s\n", path, v.diff.rule,
+           mph_rule_name(v.diff.rule), v.diff.what);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct mph_explore_config cfg;
+    struct mph_gen_params gp;
+    struct mph_explorer *x;
+    const char *json = NULL, *replay_path = NULL, *image = NULL;
+    unsigned long long ngen = 0;
+    int quiet = 0, expect = 0, worst = 0, want_progress = -1, rc;
+    int nwork = 0;
+    char **work = calloc((size_t)argc, sizeof(*work));
+
+    if (!work) {
+        return 2;
+    }
+    mph_explore_config_init(&cfg);
+    cfg.repro_dir = "mp-explore-repro";
+    /* With --replay, --write-image names the image file to write. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--replay") == 0) {
+            replay_path = "";
+        }
+    }
+    mph_gen_params_init(&gp);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            free(work);
+            return 0;
+        } else if (strcmp(a, "--garbage") == 0) {
+            cfg.garbage = true;
+            takes = 0;
+        } else if (strcmp(a, "--no-gaps") == 0) {
+            cfg.gaps = false;
+            takes = 0;
+        } else if (strcmp(a, "--no-faults") == 0) {
+            cfg.faults = false;
+            takes = 0;
+        } else if (strcmp(a, "--progress") == 0) {
+            want_progress = 1;
+            takes = 0;
+        } else if (strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+            takes = 0;
+        } else if (strcmp(a, "--expect-violation") == 0) {
+            expect = 1;
+            takes = 0;
+        } else if (strcmp(a, "--write-image") == 0) {
+            cfg.write_image = true;
+            if (replay_path) {
+                if (!val) {
+                    usage(stderr);
+                    free(work);
+                    return 2;
+                }
+                image = val;
+            } else {
+                takes = 0;
+            }
+        } else if (a[0] != '-') {
+            work[nwork++] = argv[i];
+            takes = 0;
+        } else if (!val) {
+            usage(stderr);
+            free(work);
+            return 2;
+        } else if (strcmp(a, "--seed") == 0) {
+            cfg.seed = strtoull(val, NULL, 0);
+            gp.seed = cfg.seed;
+        } else if (strcmp(a, "--gen") == 0) {
+            ngen = strtoull(val, NULL, 0);
+        } else if (strcmp(a, "--gen-ops") == 0) {
+            gp.nops = (size_t)strtoull(val, NULL, 0);
+        } else if (strcmp(a, "--gen-mix") == 0) {
+            if (mph_gen_parse_mix(&gp, val) != MP_OK) {
+                fprintf(stderr, "mp-explore: bad mix '%s'\n", val);
+                free(work);
+                return 2;
+            }
+        } else if (strcmp(a, "--page-size") == 0) {
+            cfg.page_size = (size_t)strtoull(val, NULL, 0);
+            gp.page_size = cfg.page_size;
+        } else if (strcmp(a, "--fs-page") == 0) {
+            cfg.fs_page = (uint32_t)strtoul(val, NULL, 0);
+        } else if (strcmp(a, "--sector") == 0) {
+            cfg.sector = (uint32_t)strtoul(val, NULL, 0);
+        } else if (strcmp(a, "--max-images") == 0) {
+            cfg.max_images = strtoull(val, NULL, 0);
+        } else if (strcmp(a, "--budget") == 0) {
+            cfg.budget = strtoull(val, NULL, 0);
+        } else if (strcmp(a, "--max-violations") == 0) {
+            cfg.max_violations = strtoull(val, NULL, 0);
+        } else if (strcmp(a, "--time") == 0) {
+            cfg.time_limit = strtod(val, NULL);
+        } else if (strcmp(a, "--shard") == 0) {
+            if (sscanf(val, "%u/%u", &cfg.shard, &cfg.nshards) != 2) {
+                fprintf(stderr, "mp-explore: --shard wants I/N\n");
+                free(work);
+                return 2;
+            }
+        } else if (strcmp(a, "--checker") == 0) {
+            if (every(val, &cfg.checker) != 0) {
+                usage(stderr);
+                free(work);
+                return 2;
+            }
+        } else if (strcmp(a, "--life") == 0) {
+            if (every(val, &cfg.life) != 0) {
+                usage(stderr);
+                free(work);
+                return 2;
+            }
+        } else if (strcmp(a, "--repro-dir") == 0) {
+            cfg.repro_dir = val;
+        } else if (strcmp(a, "--json") == 0) {
+            json = val;
+        } else if (strcmp(a, "--replay") == 0) {
+            replay_path = val;
+        } else {
+            fprintf(stderr, "mp-explore: unknown option %s\n", a);
+            usage(stderr);
+            free(work);
+            return 2;
+        }
+        i += takes;
+    }
+    if (replay_path) {
+        free(work);
+        return replay(replay_path, image);
+    }
+    if (nwork == 0 && ngen == 0) {
+        usage(stderr);
+        free(work);
+        return 2;
+    }
+    if (want_progress == 1 || (want_progress < 0 && isatty(2))) {
+        cfg.progress = stderr;
+    }
+    rc = mph_explorer_new(&cfg, &x);
+    if (rc != MP_OK) {
+        fprintf(stderr, "mp-explore: %s\n", mp_strerror(rc));
+        free(work);
+        return 2;
+    }
+    for (int i = 0; i < nwork; i++) {
+        struct stat sb;
+        int r = stat(work[i], &sb) == 0 && S_ISDIR(sb.st_mode)
+                    ? run_dir(x, work[i])
+                    : run_file(x, work[i]);
+        worst = r > worst ? r : worst;
+    }
+    for (unsigned long long k = 0; k < ngen; k++) {
+        struct mph_gen_params p = gp;
+        struct mph_workload *w;
+        char name[64];
+        if (strcmp(mph_explorer_stats(x)->stopped, "complete") != 0) {
+            break; /* out of time or budget */
+        }
+        p.seed = gp.seed + k;
+        if (mph_gen_workload(&p, &w) != MP_OK) {
+            worst = 2;
+            break;
+        }
+        snprintf(name, sizeof(name), "gen-%llu", (unsigned long long)p.seed);
+        rc = mph_explorer_run(x, w, name);
+        mph_workload_free(w);
+        if (rc != MP_OK) {
+            fprintf(stderr, "mp-explore: %s: %s\n", name, mp_strerror(rc));
+            worst = 2;
+            break;
+        }
+    }
+    if (cfg.progress) {
+        fputc('\n', stderr);
+    }
+    if (!quiet) {
+        mph_explorer_summary(x, stdout);
+    }
+    if (json) {
+        FILE *f = strcmp(json, "-") == 0 ? stdout : fopen(json, "w");
+        if (!f || mph_explorer_json(x, f) != MP_OK) {
+            fprintf(stderr, "mp-explore: cannot write %s\n", json);
+            worst = 2;
+        }
+        if (f && f != stdout) {
+            fclose(f);
+        }
+    }
+    if (worst < 2) {
+        uint64_t nv = mph_explorer_stats(x)->violations;
+        worst = expect ? (nv ? 0 : 1) : (nv ? 1 : 0);
+    }
+    mph_explorer_free(x);
+    free(work);
+    return worst;
+}
