@@ -1,0 +1,27 @@
+/*
+ * crash.c - fuzz target "crash": an operation sequence, a crash site and a
+ * tear pattern taken from the input; the recovery oracle (DESIGN.md rules
+ * 1-6) judges the crash image.
+ *
+ * Input: flags, op selector, point selector, seed, the op stream, FZ_END,
+ * then tear bytes (one per choice of faultfs_image_from_bytes: namespace,
+ * sizes, each dirty page old/new/torn, each torn sector).
+ *   flags bit 0     sub-page ops on
+ *   flags bits 1-3  disk: garbage sectors, 64-byte sectors, 1024-byte
+ *                   write-back unit (fz_disk_from_bits)
+ *   flags bits 4-5  site: 1 a gap between ops (crash_now), 2 a crash point
+ *                   inside create, 0 or 3 a crash point inside an op
+ * fuzz_crash.c has how the sites are reached.
+ */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fz_crash_input in;
+    if (fz_crash_parse(data, size, &in) != MP_OK) {
+        return 0;
+    }
+    (void)fz_crash_run("crash", &in);
+    fz_crash_input_free(&in);
+    return 0;
+}

@@ -1,0 +1,306 @@
+/*
+ * fuzz_crash.c - reaching a crash site for the crash target, in one pass.
+ *
+ * The oracle needs S_{i-1} and S_i for a crash inside op i, and S_i is
+ * only known once op i has completed. So two executors run the workload
+ * in lockstep on two disks with the same seed: A, with the model, runs
+ * each op first and so learns S_i and the crash points op i passes; B,
+ * without a model, then runs the same op, armed to crash at the chosen
+ * point. Ops before the site must return the same codes and pass the
+ * same points on both (the determinism rule of the explorer). A crash
+ * between ops needs only A: faultfs_crash_now() after op k.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fuzz_common.h"
+
+int fz_crash_parse(const uint8_t *data, size_t size, struct fz_crash_input *in)
+{
+    struct fz_codec codec;
+    struct fz_reader r;
+    uint8_t flags, seed;
+    int rc;
+
+    memset(in, 0, sizeof(*in));
+    fz_reader_init(&r, data, size);
+    flags = fz_u8(&r);
+    in->opsel = fz_u8(&r);
+    in->ptsel = fz_u8(&r);
+    seed = fz_u8(&r);
+    fz_disk_from_bits(&in->disk, (flags >> 1) & 7u, seed);
+    in->site = (flags >> 4) & 3u;
+    if (in->site == 3) {
+        in->site = FZ_SITE_OP;
+    }
+    fz_codec_ops(&codec, (flags & 1) != 0);
+    codec.max_ops = 48;
+    rc = fz_decode(&codec, &r, &in->w);
+    if (rc == MP_OK) {
+        in->tear = fz_rest(&r, &in->ntear);
+    }
+    return rc;
+}
+
+void fz_crash_input_free(struct fz_crash_input *in)
+{
+    mph_workload_free(in->w);
+    in->w = NULL;
+}
+
+struct pair {
+    faultfs *fa, *fb;
+    struct mph_model *m;
+    struct mph_exec *ea, *eb;
+};
+
+static void pair_free(struct pair *p)
+{
+    mph_exec_free(p->ea);
+    mph_exec_free(p->eb);
+    mph_model_free(p->m);
+    faultfs_free(p->fa);
+    faultfs_free(p->fb);
+    memset(p, 0, sizeof(*p));
+}
+
+static int pair_new(const struct fz_crash_input *in, bool want_b,
+                    struct pair *p)
+{
+    struct mph_exec_config ec;
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    rc = fz_fs_new(&in->disk, &p->fa);
+    if (rc == MP_OK && want_b) {
+        rc = fz_fs_new(&in->disk, &p->fb);
+    }
+    if (rc == MP_OK) {
+        rc = mph_model_new(FZ_PAGE, FZ_RESERVE, &p->m);
+    }
+    if (rc == MP_OK) {
+        fz_exec_config(&ec, p->fa);
+        rc = mph_exec_new(in->w, &ec, p->m, &p->ea);
+    }
+    if (rc == MP_OK && want_b) {
+        fz_exec_config(&ec, p->fb);
+        rc = mph_exec_new(in->w, &ec, NULL, &p->eb);
+    }
+    if (rc != MP_OK) {
+        pair_free(p);
+    }
+    return rc;
+}
+
+/* Image from the crashed disk fs, judged against prev/cur. */
+static int judge(const char *target, const struct fz_crash_input *in,
+                 faultfs *fs, const struct mph_model *m,
+                 const struct mph_state *prev, const struct mph_state *cur,
+                 unsigned flags, const char *context)
+{
+    faultfs *img = NULL;
+    int rc = faultfs_image_from_bytes(fs, in->tear, in->ntear, &img);
+    if (rc == MP_ENOMEM) {
+        return rc;
+    }
+    if (rc != MP_OK) {
+        fz_fail(target, in->w, "%s: no crash image: %s", context,
+                mp_error_name(rc));
+    }
+    rc = fz_judge_image(target, in->w, img, m, prev, cur, flags, context);
+    faultfs_free(img);
+    return rc;
+}
+
+/* Step A (with the model); any difference is a failure. */
+static int step_a(const char *target, const struct fz_crash_input *in,
+                  struct pair *p, int *op_rc)
+{
+    struct mph_diff d;
+    size_t i = mph_exec_next(p->ea);
+    int rc = mph_exec_step(p->ea, op_rc, &d);
+    if (rc == MP_ENOMEM) {
+        return rc;
+    }
+    if (rc != MP_OK) {
+        fz_fail(target, in->w, "op %zu: no pager to run on (%s)", i,
+                mp_error_name(rc));
+    }
+    if (d.rule != MPH_RULE_NONE) {
+        fz_fail(target, in->w, "op %zu (0-based): rule %s: %s", i,
+                mph_rule_name(d.rule), d.what);
+    }
+    return MP_OK;
+}
+
+static int create_a(const char *target, const struct fz_crash_input *in,
+                    struct pair *p)
+{
+    struct mph_diff d;
+    int crc, rc = mph_exec_create(p->ea, &crc, &d);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (crc != MP_OK || d.rule != MPH_RULE_NONE) {
+        fz_fail(target, in->w, "create: %s %s", mp_error_name(crc), d.what);
+    }
+    return MP_OK;
+}
+
+static int site_gap(const char *target, const struct fz_crash_input *in)
+{
+    struct pair p;
+    size_t k = in->opsel % (in->w->nops + 1);
+    char ctx[64];
+    int rc = pair_new(in, false, &p), op_rc;
+
+    if (rc == MP_OK) {
+        rc = create_a(target, in, &p);
+    }
+    while (rc == MP_OK && mph_exec_next(p.ea) < k) {
+        rc = step_a(target, in, &p, &op_rc);
+    }
+    if (rc == MP_OK) {
+        rc = faultfs_crash_now(p.fa);
+        if (rc != MP_OK) {
+            fz_fail(target, in->w, "crash_now: %s", mp_error_name(rc));
+        }
+        snprintf(ctx, sizeof(ctx), "crash after %zu ops", k);
+        rc =
+            judge(target, in, p.fa, p.m, NULL, mph_model_state(p.m, k), 0, ctx);
+    }
+    pair_free(&p);
+    return rc;
+}
+
+static int site_create(const char *target, const struct fz_crash_input *in)
+{
+    struct pair p;
+    struct mph_diff d;
+    uint64_t end, k;
+    char ctx[64];
+    int crc, rc = pair_new(in, true, &p);
+
+    if (rc == MP_OK) {
+        rc = create_a(target, in, &p);
+    }
+    if (rc != MP_OK) {
+        goto out;
+    }
+    end = faultfs_point_count(p.fa);
+    k = end ? in->ptsel % end : 0;
+    if (faultfs_arm_crash(p.fb, k) != MP_OK) {
+        fz_fail(target, in->w, "cannot arm crash point %" PRIu64, k);
+    }
+    rc = mph_exec_create(p.eb, &crc, &d);
+    if (rc != MP_OK) {
+        goto out;
+    }
+    if (!faultfs_crashed(p.fb)) {
+        fz_fail(target, in->w,
+                "determinism: create passed %" PRIu64 " points, not %" PRIu64,
+                faultfs_point_count(p.fb), end);
+    }
+    snprintf(ctx, sizeof(ctx), "crash at point %" PRIu64 " of create", k);
+    rc = judge(target, in, p.fb, p.m, NULL, mph_model_state(p.m, 0),
+               MPH_ORACLE_ALLOW_ABSENT, ctx);
+out:
+    pair_free(&p);
+    return rc;
+}
+
+static int site_op(const char *target, const struct fz_crash_input *in)
+{
+    const struct mph_workload *w = in->w;
+    size_t want = w->nops ? in->opsel % w->nops : 0;
+    struct pair p;
+    struct mph_diff d;
+    char ctx[96];
+    int rc = pair_new(in, true, &p), rca, rcb;
+
+    if (rc == MP_OK) {
+        rc = create_a(target, in, &p);
+    }
+    if (rc == MP_OK) {
+        rc = mph_exec_create(p.eb, &rcb, &d);
+        if (rc == MP_OK && rcb != MP_OK) {
+            fz_fail(target, w, "determinism: create on B: %s",
+                    mp_error_name(rcb));
+        }
+    }
+    while (rc == MP_OK && mph_exec_next(p.ea) < w->nops) {
+        size_t i = mph_exec_next(p.ea);
+        uint64_t start = faultfs_point_count(p.fa), end, k;
+        rc = step_a(target, in, &p, &rca);
+        if (rc != MP_OK) {
+            break;
+        }
+        end = faultfs_point_count(p.fa);
+        if (i >= want && end > start) {
+            k = start + in->ptsel % (end - start);
+            if (faultfs_arm_crash(p.fb, k) != MP_OK) {
+                fz_fail(target, w, "cannot arm crash point %" PRIu64, k);
+            }
+            rc = mph_exec_step(p.eb, &rcb, &d);
+            if (rc == MP_ENOMEM) {
+                break;
+            }
+            if (!faultfs_crashed(p.fb)) {
+                fz_fail(target, w,
+                        "determinism: op %zu on B passed %" PRIu64
+                        " points without reaching point %" PRIu64,
+                        i, faultfs_point_count(p.fb), k);
+            }
+            snprintf(ctx, sizeof(ctx),
+                     "crash at point %" PRIu64 " (op %zu, points %" PRIu64
+                     "..%" PRIu64 ")",
+                     k, i, start, end - 1);
+            rc = judge(target, in, p.fb, p.m, mph_model_state(p.m, i),
+                       mph_model_state(p.m, i + 1), 0, ctx);
+            pair_free(&p);
+            return rc;
+        }
+        rc = mph_exec_step(p.eb, &rcb, &d);
+        if (rc == MP_ENOMEM) {
+            break;
+        }
+        if (rcb != rca || faultfs_point_count(p.fb) != end) {
+            fz_fail(target, w,
+                    "determinism: op %zu returned %s after %" PRIu64
+                    " points on A, %s after %" PRIu64 " on B",
+                    i, mp_error_name(rca), end, mp_error_name(rcb),
+                    faultfs_point_count(p.fb));
+        }
+        rc = MP_OK;
+    }
+    if (rc == MP_OK) {
+        /* No op at or after the one chosen passes a crash point: crash
+         * after the last op instead. */
+        rc = faultfs_crash_now(p.fa);
+        if (rc != MP_OK) {
+            fz_fail(target, w, "crash_now: %s", mp_error_name(rc));
+        }
+        rc = judge(target, in, p.fa, p.m, NULL, mph_model_state(p.m, w->nops),
+                   0, "crash after the last op");
+    }
+    pair_free(&p);
+    return rc;
+}
+
+int fz_crash_run(const char *target, const struct fz_crash_input *in)
+{
+    if (fz_verbose()) {
+        fprintf(stderr, "%s: site %d, op %u, point %u, %zu tear bytes\n",
+                target, in->site, in->opsel, in->ptsel, in->ntear);
+        fz_print_workload(in->w, stderr);
+    }
+    switch (in->site) {
+    case FZ_SITE_GAP:
+        return site_gap(target, in);
+    case FZ_SITE_CREATE:
+        return site_create(target, in);
+    default:
+        return site_op(target, in);
+    }
+}

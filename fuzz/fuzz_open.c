@@ -1,0 +1,460 @@
+/*
+ * fuzz_open.c - the open target: a hostile file image against open.
+ *
+ * Rules (DESIGN.md: "every on-disk number is validated before use; a
+ * hostile file gets a clear error code"):
+ *  - open returns MP_OK or a corruption code (MP_ECORRUPT_SUPER,
+ *    MP_EVERSION, MP_EPAGESIZE, MP_ECORRUPT_META, MP_ECORRUPT), and the
+ *    same code the independent checker (harness/check) predicts from the
+ *    bytes, with the same recovery choice when it opens;
+ *  - when it opens, the checker's cross-check with the core agrees, and
+ *    if the checker finds nothing corrupt a short workload succeeds and
+ *    leaves a file the checker finds clean (read-only opens: reads work,
+ *    writes are refused);
+ *  - when the checker finds damage open does not look for (a protected
+ *    page's bytes, reserved bytes), the workload may fail, but only with
+ *    an error code.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_common.h"
+#include "mph/check.h"
+
+/* Memory hooks failing the nth allocation (and, if sticky, every later
+ * one): the ENOMEM paths of recovery and of the commit. */
+struct failing_mem {
+    uint64_t count, nth;
+    bool armed, sticky, fired;
+};
+
+static bool fm_fail(struct failing_mem *f)
+{
+    if (!f->armed) {
+        return false;
+    }
+    f->count++;
+    if (f->count == f->nth || (f->sticky && f->count > f->nth)) {
+        f->fired = true;
+        return true;
+    }
+    return false;
+}
+
+static void *fm_alloc(void *ctx, size_t n)
+{
+    return fm_fail(ctx) ? NULL : malloc(n);
+}
+
+static void *fm_realloc(void *ctx, void *ptr, size_t n)
+{
+    return fm_fail(ctx) ? NULL : realloc(ptr, n);
+}
+
+static void fm_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+struct open_run {
+    const char *target;
+    faultfs *fs;
+    size_t ps;   /* expected page size (0: the file's) */
+    bool strict; /* the checker found nothing corrupt */
+    bool readonly;
+    bool shared; /* run the workload through mp_shared */
+    struct failing_mem mem;
+};
+
+/* Results must be exact: a sound file and no allocation failed. */
+static bool exact(const struct open_run *o)
+{
+    return o->strict && !o->mem.fired;
+}
+
+static bool corruption_code(int rc)
+{
+    return rc == MP_ECORRUPT_SUPER || rc == MP_EVERSION || rc == MP_EPAGESIZE ||
+           rc == MP_ECORRUPT_META || rc == MP_ECORRUPT;
+}
+
+static void options(struct open_run *o, struct mp_options *opt, bool readonly,
+                    bool hooks)
+{
+    mp_options_init(opt);
+    opt->vfs = faultfs_vfs(o->fs);
+    opt->reserve_bytes = FZ_RESERVE;
+    opt->flags = readonly ? MP_OPEN_READONLY : 0;
+    if (hooks && o->mem.armed) {
+        opt->mem.alloc = fm_alloc;
+        opt->mem.realloc = fm_realloc;
+        opt->mem.free = fm_free;
+        opt->mem.ctx = &o->mem;
+    }
+}
+
+/* A call of the workload returned rc; in strict mode it must be want. */
+static void expect(const struct open_run *o, const char *what, int rc, int want)
+{
+    if (rc == want) {
+        return;
+    }
+    if (exact(o) || rc > 0 || rc < MP_ERROR_MIN) {
+        fz_fail(o->target, NULL, "image opened%s; %s returned %s, expected %s",
+                exact(o) ? " and the checker found it sound" : "", what,
+                mp_error_name(rc), mp_error_name(want));
+    }
+}
+
+/* Every page both iterators give, read; the batch form must give the
+ * same ids as one at a time. */
+static void read_all(const struct open_run *o, const mp_pager *p)
+{
+    uint64_t id, batch[7];
+    const void *bytes;
+    mp_iter it, bt;
+    size_t nb = 0, k = 0;
+    int rc = mp_iter_pages(&it, p);
+    expect(o, "mp_iter_pages", rc, MP_OK);
+    if (rc == MP_OK) {
+        rc = mp_iter_pages(&bt, p);
+        expect(o, "a second mp_iter_pages", rc, MP_OK);
+        if (rc != MP_OK) {
+            mp_iter_finish(&it);
+        }
+    }
+    while (rc == MP_OK && mp_iter_next(&it, &id)) {
+        expect(o, "mp_pager_get of an iterated page",
+               mp_pager_get(p, id, &bytes), MP_OK);
+        if (k == nb) {
+            nb = mp_iter_next_batch(&bt, batch, 7);
+            k = 0;
+        }
+        if (k >= nb || batch[k++] != id) {
+            fz_fail(o->target, NULL,
+                    "mp_iter_next_batch disagrees with "
+                    "mp_iter_next at page %llu",
+                    (unsigned long long)id);
+        }
+    }
+    if (rc == MP_OK && (k < nb || mp_iter_next_batch(&bt, batch, 7) != 0)) {
+        fz_fail(o->target, NULL,
+                "mp_iter_next_batch gives more pages than "
+                "mp_iter_next");
+    }
+    rc = mp_iter_protected(&it, p);
+    expect(o, "mp_iter_protected", rc, MP_OK);
+    while (rc == MP_OK && mp_iter_next(&it, &id)) {
+        expect(o, "mp_protected_get of an iterated page",
+               mp_protected_get(p, id, &bytes), MP_OK);
+    }
+}
+
+/* The short workload through the generic allocator interface. */
+static void work_generic(struct open_run *o, mp_pager *p)
+{
+    struct mp_allocator reg, prot;
+    uint64_t pages[2] = { 0, 0 }, pid = 0;
+    size_t ps = mp_pager_page_size(p);
+    const void *got;
+    void *bytes;
+    int rc;
+
+    expect(o, "mp_allocator_regular", mp_allocator_regular(p, &reg), MP_OK);
+    expect(o, "mp_allocator_protected", mp_allocator_protected(p, &prot),
+           MP_OK);
+    rc = mp_allocator_alloc_bulk(&reg, 2, pages);
+    expect(o, "alloc_bulk(2)", rc, MP_OK);
+    if (rc == MP_OK && mp_allocator_get_mut(&reg, pages[1], &bytes) == MP_OK) {
+        memset(bytes, 0xA5, ps);
+    }
+    rc = mp_allocator_alloc(&prot, &pid);
+    expect(o, "protected alloc", rc, MP_OK);
+    if (rc == MP_OK) {
+        expect(o, "get_mut of a protected page",
+               mp_allocator_get_mut(&prot, pid, &bytes), MP_EWRONGKIND);
+        rc = mp_protected_begin(p, pid, &bytes);
+        expect(o, "protected begin", rc, MP_OK);
+    }
+    if (rc == MP_OK) {
+        memset(bytes, 0x5A, ps);
+        rc = mp_protected_commit(p, pid);
+        expect(o, "protected commit", rc, MP_OK);
+    }
+    if (rc == MP_OK) {
+        rc = mp_allocator_get(&prot, pid, &got);
+        expect(o, "protected get", rc, MP_OK);
+        if (rc == MP_OK && exact(o) &&
+            ((const unsigned char *)got)[ps - 1] != 0x5A) {
+            fz_fail(o->target, NULL,
+                    "a committed protected page reads back "
+                    "wrong bytes");
+        }
+        expect(o, "protected free", mp_allocator_free(&prot, pid), MP_OK);
+    }
+    if (pages[0]) {
+        expect(o, "free_bulk", mp_allocator_free_bulk(&reg, pages, 2), MP_OK);
+    }
+}
+
+/* The short workload through the thread-safe wrapper (mappedpages/shared.h). */
+static mp_pager *work_shared(struct open_run *o, mp_pager *p)
+{
+    struct mp_shared_counts c;
+    unsigned char buf[64], want[64];
+    const mp_pager *rp;
+    mp_shared *sh;
+    mp_protected_id pid = 0;
+    mp_pgno pg = 0;
+    void *bytes;
+    int rc = mp_shared_wrap(p, &sh);
+
+    expect(o, "mp_shared_wrap", rc, MP_OK);
+    if (rc != MP_OK) {
+        return p;
+    }
+    rc = mp_shared_alloc(sh, &pg);
+    expect(o, "shared alloc", rc, MP_OK);
+    if (rc == MP_OK && mp_shared_get_mut(sh, pg, &bytes) == MP_OK) {
+        memset(bytes, 0x3C, sizeof(buf));
+        expect(o, "shared sync_pages", mp_shared_sync_pages(sh, pg, 1), MP_OK);
+        rc = mp_shared_page_read(sh, pg, buf, sizeof(buf));
+        expect(o, "shared page_read", rc, MP_OK);
+        memset(want, 0x3C, sizeof(want));
+        if (rc == MP_OK && exact(o) && memcmp(buf, want, sizeof(buf)) != 0) {
+            fz_fail(o->target, NULL, "mp_shared_page_read: wrong bytes");
+        }
+    }
+    rc = mp_shared_protected_alloc(sh, &pid);
+    expect(o, "shared protected alloc", rc, MP_OK);
+    if (rc == MP_OK) {
+        memset(want, 0x77, sizeof(want));
+        expect(o, "shared protected write",
+               mp_shared_protected_write(sh, pid, want, sizeof(want)), MP_OK);
+        rc = mp_shared_protected_read(sh, pid, buf, sizeof(buf));
+        expect(o, "shared protected read", rc, MP_OK);
+        if (rc == MP_OK && exact(o) && memcmp(buf, want, sizeof(buf)) != 0) {
+            fz_fail(o->target, NULL, "mp_shared_protected_read: wrong bytes");
+        }
+        expect(o, "shared protected free", mp_shared_protected_free(sh, pid),
+               MP_OK);
+    }
+    if (pg) {
+        expect(o, "shared free", mp_shared_free(sh, pg), MP_OK);
+    }
+    rc = mp_shared_counts(sh, &c);
+    expect(o, "shared counts", rc, MP_OK);
+    rc = mp_shared_try_read_lock(sh, &rp);
+    expect(o, "shared try_read_lock", rc, MP_OK);
+    if (rc == MP_OK) {
+        if (c.pages != mp_pager_page_count(rp) ||
+            c.free_pages != mp_pager_free_count(rp)) {
+            fz_fail(o->target, NULL,
+                    "mp_shared_counts disagrees with the "
+                    "pager");
+        }
+        read_all(o, rp);
+        mp_shared_read_unlock(sh);
+    }
+    return mp_shared_unwrap(sh);
+}
+
+/* The short workload on a read-write pager; closes it. */
+static int workload(struct open_run *o, mp_pager *p)
+{
+    struct mph_check_report rep;
+    struct mp_recovery_info ri;
+    struct mp_options opt;
+    int rc;
+
+    read_all(o, p);
+    if (o->shared) {
+        p = work_shared(o, p);
+    } else {
+        work_generic(o, p);
+    }
+    read_all(o, p);
+    mp_pager_close(p);
+    if (!o->strict) {
+        return MP_OK;
+    }
+    /* Committed cleanly: the next open follows the record, and the
+     * checker finds a clean file. After a failed allocation the last
+     * commit may not have happened: the file must still open and check
+     * sound. */
+    options(o, &opt, false, false);
+    rc = mp_pager_open(FZ_PATH, o->ps, &opt, &p);
+    if (rc != MP_OK) {
+        fz_fail(o->target, NULL, "reopen after the workload returned %s%s",
+                mp_error_name(rc),
+                o->mem.fired ? " (an allocation had failed)" : "");
+    }
+    mp_pager_recovery(p, &ri);
+    if (ri.fallback && !o->mem.fired) {
+        fz_fail(o->target, NULL,
+                "reopen after commits used the fallback copy (reason %d)",
+                ri.reason);
+    }
+    mp_pager_close(p);
+    rc = mph_check_file(faultfs_vfs(o->fs), FZ_PATH, o->ps, &rep);
+    if (rc == MP_ENOMEM) {
+        return rc;
+    }
+    if (rc != MP_OK || rep.cross_check == MPH_CROSS_DISAGREES ||
+        rep.verdict == MPH_CHECK_CORRUPT ||
+        (rep.verdict != MPH_CHECK_CLEAN && !o->mem.fired)) {
+        fz_fail(o->target, NULL,
+                "after a short workload on a sound image%s the checker says "
+                "%s (%s): %s",
+                o->mem.fired ? " (an allocation had failed)" : "",
+                rc == MP_OK ? mph_check_verdict_name(rep.verdict) : "-",
+                mp_error_name(rc), rep.problem);
+    }
+    return MP_OK;
+}
+
+static int opened(struct open_run *o, mp_pager *p,
+                  const struct mph_check_report *pred)
+{
+    struct mph_check_report rep;
+    struct mp_recovery_info ri;
+    mp_pgno pg;
+    int rc;
+
+    mp_pager_recovery(p, &ri);
+    if (pred->recovery_would_choose != ri.chosen_copy ||
+        pred->recovery_reason != ri.reason) {
+        fz_fail(o->target, NULL,
+                "checker predicts recovery takes copy %d (reason %d), the "
+                "core took copy %d (reason %d)",
+                pred->recovery_would_choose, pred->recovery_reason,
+                ri.chosen_copy, ri.reason);
+    }
+    rc = mph_check_file(faultfs_vfs(o->fs), FZ_PATH, o->ps, &rep);
+    if (rc == MP_ENOMEM) {
+        mp_pager_close(p);
+        return rc;
+    }
+    if (rc != MP_OK || rep.cross_check == MPH_CROSS_DISAGREES ||
+        rep.verdict != pred->verdict) {
+        fz_fail(o->target, NULL,
+                "image opened; checking the file gives %s (%s, cross-check "
+                "%d), checking the bytes gave %s: %s",
+                rc == MP_OK ? mph_check_verdict_name(rep.verdict) : "-",
+                mp_error_name(rc), rep.cross_check,
+                mph_check_verdict_name(pred->verdict), rep.problem);
+    }
+    o->strict = rep.verdict != MPH_CHECK_CORRUPT;
+    if (fz_verbose()) {
+        fprintf(stderr, "%s: opened, copy %d reason %d, checker %s%s\n",
+                o->target, ri.chosen_copy, ri.reason,
+                mph_check_verdict_name(rep.verdict),
+                o->readonly ? ", read-only" : "");
+    }
+    if (!o->readonly) {
+        return workload(o, p);
+    }
+    read_all(o, p);
+    rc = mp_pager_alloc(p, &pg);
+    if (rc != MP_EREADONLY) {
+        fz_fail(o->target, NULL, "read-only pager: alloc returned %s",
+                mp_error_name(rc));
+    }
+    mp_pager_close(p);
+    return MP_OK;
+}
+
+int fz_open_run(const char *target, const uint8_t *data, size_t size)
+{
+    struct mph_check_report pred;
+    struct open_run o;
+    struct mp_options opt;
+    struct fz_disk disk;
+    mp_pager *p = NULL;
+    uint8_t *img = NULL, ctl;
+    size_t len;
+    int rc;
+
+    if (size < 1) {
+        return MP_OK;
+    }
+    memset(&o, 0, sizeof(o));
+    o.target = target;
+    ctl = data[0];
+    data++;
+    size--;
+    if ((ctl & 64) && size > 0) {
+        /* Allocation failure: the nth allocation (1-based) of the pager
+         * fails, and with bit 7 every later one too. */
+        o.mem.armed = true;
+        o.mem.nth = 1 + (data[0] & 0x7Fu);
+        o.mem.sticky = (data[0] & 0x80) != 0;
+        data++;
+        size--;
+    }
+    len = size;
+    o.readonly = (ctl & 8) != 0;
+    o.shared = (ctl & 32) != 0;
+    o.ps = (ctl & 16) ? FZ_PAGE : 0;
+    img = malloc(len ? len : 1);
+    if (!img) {
+        return MP_ENOMEM;
+    }
+    if (len) {
+        memcpy(img, data, len);
+    }
+    fz_fix_image(img, len, ctl & 7u);
+
+    rc = mph_check_image(img, len, o.ps, &pred);
+    if (rc == MP_ENOMEM) {
+        goto out;
+    }
+    if (rc != MP_OK) {
+        fz_fail(target, NULL, "the checker could not check the image: %s",
+                mp_error_name(rc));
+    }
+    fz_disk_from_bits(&disk, 0, 0);
+    rc = fz_fs_new(&disk, &o.fs);
+    if (rc == MP_OK) {
+        rc = faultfs_load_bytes(o.fs, FZ_PATH, img, len);
+    }
+    if (rc != MP_OK) {
+        goto out;
+    }
+    options(&o, &opt, o.readonly, true);
+    rc = mp_pager_open(FZ_PATH, o.ps, &opt, &p);
+    if (rc == MP_ENOMEM && o.mem.fired) {
+        /* A clean refusal; nothing may leak (LeakSanitizer, memcheck). */
+        rc = MP_OK;
+        goto out;
+    }
+    if (rc == MP_ENOMEM) {
+        goto out;
+    }
+    if (rc != MP_OK && !corruption_code(rc)) {
+        fz_fail(target, NULL, "open of a %zu-byte image returned %s", len,
+                mp_error_name(rc));
+    }
+    if (rc != pred.open_error) {
+        fz_fail(target, NULL,
+                "open of a %zu-byte image returned %s, the checker "
+                "predicts %s (%s)",
+                len, mp_error_name(rc), mp_error_name(pred.open_error),
+                pred.problem);
+    }
+    if (fz_verbose()) {
+        fprintf(stderr, "%s: %zu bytes, fix %u: open %s\n", target, len,
+                ctl & 7u, mp_error_name(rc));
+    }
+    rc = rc == MP_OK ? opened(&o, p, &pred) : MP_OK;
+    if (fz_verbose() && o.mem.armed) {
+        fprintf(stderr, "%s: allocation %llu%s %s\n", target,
+                (unsigned long long)o.mem.nth, o.mem.sticky ? "+" : "",
+                o.mem.fired ? "failed" : "was never reached");
+    }
+out:
+    faultfs_free(o.fs);
+    free(img);
+    return rc;
+}

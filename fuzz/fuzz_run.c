@@ -1,0 +1,165 @@
+/*
+ * fuzz_run.c - disks, executors and the oracle as the targets use them.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "fuzz_common.h"
+#include "mph/check.h"
+
+void fz_disk_from_bits(struct fz_disk *d, unsigned bits, uint8_t seed)
+{
+    memset(d, 0, sizeof(*d));
+    d->seed = seed;
+    d->garbage = (bits & 1) != 0;
+    d->sector = (bits & 2) ? 64 : 512;
+    d->fs_page = (bits & 4) ? 1024 : 4096;
+}
+
+int fz_fs_new(const struct fz_disk *d, faultfs **out)
+{
+    struct faultfs_config fc;
+    faultfs_config_init(&fc);
+    fc.seed = d->seed;
+    fc.page_size = d->fs_page;
+    fc.sector_size = d->sector;
+    fc.garbage = d->garbage;
+    /* The trace is for people; a short one keeps each run cheap. */
+    fc.trace_max = 16;
+    return faultfs_new(&fc, out);
+}
+
+void fz_exec_config(struct mph_exec_config *ec, faultfs *fs)
+{
+    memset(ec, 0, sizeof(*ec));
+    ec->vfs = faultfs_vfs(fs);
+    ec->path = FZ_PATH;
+    ec->page_size = FZ_PAGE;
+    ec->reserve_bytes = FZ_RESERVE;
+}
+
+void fz_oracle_config(struct mph_oracle_config *oc)
+{
+    memset(oc, 0, sizeof(*oc));
+    oc->path = FZ_PATH;
+    oc->page_size = FZ_PAGE;
+    oc->reserve_bytes = FZ_RESERVE;
+}
+
+/* Every code the library returns must be one it documents. */
+static void known_code(const char *target, const struct mph_workload *w,
+                       size_t op, int rc)
+{
+    if (strcmp(mp_error_name(rc), "MP_E?") == 0) {
+        fz_fail(target, w, "op %zu returned %d, which is no MP_E* code", op,
+                rc);
+    }
+}
+
+int fz_run_checked(const char *target, const struct mph_workload *w,
+                   struct mph_model **mp, faultfs **fsp)
+{
+    struct mph_exec_config ec;
+    struct mph_check_report rep;
+    struct mph_model *m = NULL;
+    struct mph_exec *e = NULL;
+    struct mph_diff d;
+    struct fz_disk disk;
+    faultfs *fs = NULL;
+    int rc, op_rc;
+
+    fz_disk_from_bits(&disk, 0, 0);
+    rc = fz_fs_new(&disk, &fs);
+    if (rc == MP_OK) {
+        rc = mph_model_new(FZ_PAGE, FZ_RESERVE, &m);
+    }
+    if (rc == MP_OK) {
+        fz_exec_config(&ec, fs);
+        rc = mph_exec_new(w, &ec, m, &e);
+    }
+    if (rc == MP_OK) {
+        rc = mph_exec_create(e, &op_rc, &d);
+    }
+    if (rc != MP_OK) {
+        goto out;
+    }
+    if (op_rc != MP_OK || d.rule != MPH_RULE_NONE) {
+        fz_fail(target, w, "create on a fresh disk: %s %s",
+                mp_error_name(op_rc), d.what);
+    }
+    while (mph_exec_next(e) < w->nops) {
+        size_t i = mph_exec_next(e);
+        rc = mph_exec_step(e, &op_rc, &d);
+        if (rc == MP_ENOMEM) {
+            goto out;
+        }
+        if (rc != MP_OK) {
+            fz_fail(target, w, "op %zu: no pager to run on (%s)", i,
+                    mp_error_name(rc));
+        }
+        known_code(target, w, i, op_rc);
+        if (d.rule != MPH_RULE_NONE) {
+            fz_fail(target, w, "op %zu (0-based): rule %s: %s", i,
+                    mph_rule_name(d.rule), d.what);
+        }
+    }
+    mph_exec_free(e);
+    e = NULL;
+    /* Closed cleanly: the checker must find the file clean and agree with
+     * the core's own open. */
+    rc = mph_check_file(faultfs_vfs(fs), FZ_PATH, FZ_PAGE, &rep);
+    if (rc == MP_ENOMEM) {
+        goto out;
+    }
+    if (rc != MP_OK || rep.verdict != MPH_CHECK_CLEAN ||
+        rep.cross_check != MPH_CROSS_AGREES) {
+        fz_fail(target, w,
+                "after the workload and a clean close the checker says %s "
+                "(rc %s, cross-check %d): %s",
+                rc == MP_OK ? mph_check_verdict_name(rep.verdict) : "-",
+                mp_error_name(rc), rep.cross_check, rep.problem);
+    }
+    if (mp) {
+        *mp = m;
+        m = NULL;
+    }
+    if (fsp) {
+        *fsp = fs;
+        fs = NULL;
+    }
+out:
+    mph_exec_free(e);
+    mph_model_free(m);
+    faultfs_free(fs);
+    return rc;
+}
+
+int fz_judge_image(const char *target, const struct mph_workload *w,
+                   faultfs *image, const struct mph_model *m,
+                   const struct mph_state *prev, const struct mph_state *cur,
+                   unsigned flags, const char *context)
+{
+    struct mph_oracle_config oc;
+    struct mph_verdict v;
+    int rc;
+
+    fz_oracle_config(&oc);
+    rc = mph_oracle_check(&oc, faultfs_vfs(image), m, prev, cur,
+                          flags | MPH_ORACLE_CHECKER | MPH_ORACLE_LIFE, &v);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (fz_verbose()) {
+        fprintf(stderr,
+                "%s: %s: open %s, match %d, fallback %d (reason %d), "
+                "checker %d\n",
+                target, context, mp_error_name(v.open_rc), v.match,
+                (int)v.fallback, v.reason, v.check_verdict);
+    }
+    if (v.diff.rule != MPH_RULE_NONE) {
+        const char *pat = faultfs_image_pattern(image);
+        fz_fail(target, w, "%s, tear pattern \"%s\": rule %s: %s", context,
+                pat ? pat : "?", mph_rule_name(v.diff.rule), v.diff.what);
+    }
+    return MP_OK;
+}

@@ -1,0 +1,54 @@
+# mutants.cmake - testing the tester for the fuzz corpora: replay the
+# crash target's corpus (and its regressions) with each deliberate
+# protocol bug of core/src/mutant.h compiled in; every mutant must make
+# the replay fail with a fuzz-target report. Prints the mutation score.
+#
+# cmake -DBUILD_DIR=... -DBIN_DIR=... -DMUTANT_H=... -DCORPORA=...
+#       -P mutants.cmake
+cmake_minimum_required(VERSION 3.25)
+
+foreach(v BUILD_DIR BIN_DIR MUTANT_H CORPORA)
+  if(NOT DEFINED ${v})
+    message(FATAL_ERROR "mutants.cmake: -D${v}=... is required")
+  endif()
+endforeach()
+
+execute_process(
+  COMMAND "${CMAKE_COMMAND}" --build "${BUILD_DIR}" --target fuzz-mutants
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(rc)
+  message(FATAL_ERROR "building the mutant replayers failed:\n${out}")
+endif()
+
+file(STRINGS "${MUTANT_H}" defs
+     REGEX "^#define MP_MUT_[A-Z_0-9]+ +[0-9]+ +/\\*")
+set(total 0)
+set(caught 0)
+set(survivors "")
+foreach(line IN LISTS defs)
+  if(NOT line MATCHES "MP_MUT_([A-Z_0-9]+) +([0-9]+) +/\\* *(.*[^ ]) *\\*/")
+    continue()
+  endif()
+  set(name "${CMAKE_MATCH_1}")
+  set(n "${CMAKE_MATCH_2}")
+  set(what "${CMAKE_MATCH_3}")
+  math(EXPR total "${total} + 1")
+  execute_process(
+    COMMAND "${BIN_DIR}/fuzz_crash_mut${n}" "${CORPORA}/crash"
+            "${CORPORA}/regressions/crash"
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc STREQUAL "0" AND err MATCHES "found a bug:\n([^\n]*)")
+    math(EXPR caught "${caught} + 1")
+    message("mutant ${n} ${name} (${what}): caught: ${CMAKE_MATCH_1}")
+  else()
+    message("mutant ${n} ${name} (${what}): SURVIVED the crash corpus (${rc})")
+    string(APPEND survivors " ${n}")
+  endif()
+endforeach()
+message("fuzz corpus mutation score: ${caught}/${total}")
+if(total EQUAL 0)
+  message(FATAL_ERROR "no mutants found in ${MUTANT_H}")
+endif()
+if(survivors)
+  message(FATAL_ERROR "mutants not caught by corpora/crash:${survivors}")
+endif()

@@ -1,0 +1,13 @@
+# a sync fails with MP_ENOMEM instead of MP_EIO
+#! page_size 1024
+#! fuzz.header 00 00 07 18 00 00 00 11
+#! fuzz.tail 02 01 00 02 01 02 00 01
+alloc_bulk 3          # -> $1..$3
+palloc                # -> $4  grows 8 -> 16
+pwrite $4 0x44
+alloc_bulk 12         # -> $5..$16  grows again
+write $5 0x55
+sync
+reopen
+free_bulk $1 $2 $3
+pwrite $4 0x45
