@@ -10,6 +10,8 @@
 #        MP_CAMPAIGN_SEED     faultfs and generator seed (default 1)
 #        MP_CAMPAIGN_JOBS     shards run in parallel (default: CPUs)
 #        MP_EXPLORE           an mp-explore binary to use (skips the build)
+#        MP_CAMPAIGN_FUZZ_SECONDS  seconds per fuzz target in the short fuzz
+#                             phase after the sweep (default 10; 0 skips it)
 # Reports: build/release/campaign/report-I.json, reproducers under
 # build/release/campaign/repro-I/ (replay: mp-explore --replay FILE).
 # Exit status: 0 no violation, 1 violations, 2 setup error.
@@ -78,5 +80,14 @@ print("  fallback states %d, protected old/new %d/%d" %
       (tot["fallback"], tot["protected_old"], tot["protected_new"]))
 print("  violations %d" % tot["violations"])
 EOF
+fi
+
+# A short fuzz phase after the crash sweep: every target under libFuzzer
+# with ASan+UBSan, on a scratch copy of its corpus.
+fuzz_secs=${MP_CAMPAIGN_FUZZ_SECONDS:-10}
+if [ "$fuzz_secs" -gt 0 ]; then
+    rc=0
+    bash ci/fuzz-smoke.sh --time "$fuzz_secs" || rc=$?
+    [ "$rc" -gt "$worst" ] && worst=$rc
 fi
 exit "$worst"
