@@ -227,7 +227,8 @@ int fz_faults_run(const char *target, const struct fz_faults_input *in);
  * bit 3 read-only open, bit 4 expect 1024-byte pages (else accept the
  * file's), bit 5 run the workload through mp_shared (else through the
  * generic allocator interface), bit 6 a second byte makes the pager's
- * allocation 1 + (byte & 0x7f) fail (bit 7: and every later one).
+ * allocation 1 + (byte & 0x7f) fail (bit 7: and every later one), bit 7
+ * reserve no address space beyond the file (growth: MP_ELIMIT).
  * @return MP_OK; MP_ENOMEM.
  */
 int fz_open_run(const char *target, const uint8_t *data, size_t size);

@@ -64,6 +64,7 @@ struct open_run {
     bool strict; /* the checker found nothing corrupt */
     bool readonly;
     bool shared; /* run the workload through mp_shared */
+    bool tight;  /* reserve no address space beyond the file */
     struct failing_mem mem;
 };
 
@@ -84,7 +85,10 @@ static void options(struct open_run *o, struct mp_options *opt, bool readonly,
 {
     mp_options_init(opt);
     opt->vfs = faultfs_vfs(o->fs);
-    opt->reserve_bytes = FZ_RESERVE;
+    /* Tight: a reservation below the file's size means exactly the file,
+     * so every growth must fail with MP_ELIMIT (or, if the backend
+     * rounds the reservation up, succeed). */
+    opt->reserve_bytes = hooks && o->tight ? 1 : FZ_RESERVE;
     opt->flags = readonly ? MP_OPEN_READONLY : 0;
     if (hooks && o->mem.armed) {
         opt->mem.alloc = fm_alloc;
@@ -105,6 +109,13 @@ static void expect(const struct open_run *o, const char *what, int rc, int want)
                 exact(o) ? " and the checker found it sound" : "", what,
                 mp_error_name(rc), mp_error_name(want));
     }
+}
+
+/* A call that may need to grow the file: MP_ELIMIT is also right when
+ * the reservation is tight. */
+static void expect_alloc(const struct open_run *o, const char *what, int rc)
+{
+    expect(o, what, rc, o->tight && rc == MP_ELIMIT ? MP_ELIMIT : MP_OK);
 }
 
 /* Every page both iterators give, read; the batch form must give the
@@ -151,6 +162,47 @@ static void read_all(const struct open_run *o, const mp_pager *p)
     }
 }
 
+/* One page more than are free: a growth in the same commit; then all
+ * freed again. */
+static void grow_past_end(const struct open_run *o,
+                          const struct mp_allocator *reg, mp_pager *p)
+{
+    uint64_t ids[257], want = mp_pager_free_count(p) + 1;
+    int rc;
+    if (want > 256) {
+        return;
+    }
+    rc = mp_allocator_alloc_bulk(reg, (size_t)want, ids);
+    expect_alloc(o, "alloc_bulk past the free pages", rc);
+    if (rc == MP_OK) {
+        expect(o, "free_bulk of them",
+               mp_allocator_free_bulk(reg, ids, (size_t)want), MP_OK);
+    }
+}
+
+/* Sub-page slots on the hostile file: two parents taken and returned. */
+static void sub_slots(const struct open_run *o, mp_pager *p)
+{
+    uint64_t ids[5];
+    mp_subpage *sp;
+    int rc = mp_subpage_create(p, mp_pager_page_size(p) / 4, &sp);
+    expect(o, "subpage create", rc, MP_OK);
+    if (rc != MP_OK) {
+        return;
+    }
+    rc = mp_subpage_alloc_bulk(sp, 5, ids);
+    expect_alloc(o, "subpage alloc_bulk(5)", rc);
+    if (rc == MP_OK) {
+        expect(o, "subpage free_bulk", mp_subpage_free_bulk(sp, ids, 5), MP_OK);
+        if (exact(o) && mp_subpage_parent_count(sp) != 0) {
+            fz_fail(o->target, NULL,
+                    "sub-page parents kept after every "
+                    "slot was freed");
+        }
+    }
+    mp_subpage_destroy(sp);
+}
+
 /* The short workload through the generic allocator interface. */
 static void work_generic(struct open_run *o, mp_pager *p)
 {
@@ -165,12 +217,12 @@ static void work_generic(struct open_run *o, mp_pager *p)
     expect(o, "mp_allocator_protected", mp_allocator_protected(p, &prot),
            MP_OK);
     rc = mp_allocator_alloc_bulk(&reg, 2, pages);
-    expect(o, "alloc_bulk(2)", rc, MP_OK);
+    expect_alloc(o, "alloc_bulk(2)", rc);
     if (rc == MP_OK && mp_allocator_get_mut(&reg, pages[1], &bytes) == MP_OK) {
         memset(bytes, 0xA5, ps);
     }
     rc = mp_allocator_alloc(&prot, &pid);
-    expect(o, "protected alloc", rc, MP_OK);
+    expect_alloc(o, "protected alloc", rc);
     if (rc == MP_OK) {
         expect(o, "get_mut of a protected page",
                mp_allocator_get_mut(&prot, pid, &bytes), MP_EWRONGKIND);
@@ -196,12 +248,48 @@ static void work_generic(struct open_run *o, mp_pager *p)
     if (pages[0]) {
         expect(o, "free_bulk", mp_allocator_free_bulk(&reg, pages, 2), MP_OK);
     }
+    grow_past_end(o, &reg, p);
+    sub_slots(o, p);
 }
 
 /* The short workload through the thread-safe wrapper (mappedpages/shared.h). */
+/* Bulk calls, growth, an aborted write and the write lock, wrapped. */
+static void shared_bulk(const struct open_run *o, mp_shared *sh)
+{
+    mp_protected_id pids[2];
+    uint64_t ids[3];
+    mp_pager *wp;
+    void *staging;
+    int rc = mp_shared_alloc_bulk(sh, 3, ids);
+    expect_alloc(o, "shared alloc_bulk(3)", rc);
+    if (rc == MP_OK) {
+        expect(o, "shared free_bulk", mp_shared_free_bulk(sh, ids, 3), MP_OK);
+    }
+    rc = mp_shared_protected_alloc_bulk(sh, 2, pids);
+    expect_alloc(o, "shared protected alloc_bulk(2)", rc);
+    if (rc == MP_OK) {
+        rc = mp_shared_protected_begin(sh, pids[1], &staging);
+        expect(o, "shared protected begin", rc, MP_OK);
+        if (rc == MP_OK) {
+            expect(o, "shared protected abort",
+                   mp_shared_protected_abort(sh, pids[1]), MP_OK);
+        }
+        expect(o, "shared protected free_bulk",
+               mp_shared_protected_free_bulk(sh, pids, 2), MP_OK);
+    }
+    rc = mp_shared_try_write_lock(sh, &wp);
+    expect(o, "shared try_write_lock", rc, MP_OK);
+    if (rc == MP_OK) {
+        uint64_t count = mp_pager_page_count(wp);
+        mp_shared_write_unlock(sh);
+        expect_alloc(o, "shared grow", mp_shared_grow(sh, count + 1));
+    }
+}
+
 static mp_pager *work_shared(struct open_run *o, mp_pager *p)
 {
     struct mp_shared_counts c;
+    const void *got;
     unsigned char buf[64], want[64];
     const mp_pager *rp;
     mp_shared *sh;
@@ -215,7 +303,7 @@ static mp_pager *work_shared(struct open_run *o, mp_pager *p)
         return p;
     }
     rc = mp_shared_alloc(sh, &pg);
-    expect(o, "shared alloc", rc, MP_OK);
+    expect_alloc(o, "shared alloc", rc);
     if (rc == MP_OK && mp_shared_get_mut(sh, pg, &bytes) == MP_OK) {
         memset(bytes, 0x3C, sizeof(buf));
         expect(o, "shared sync_pages", mp_shared_sync_pages(sh, pg, 1), MP_OK);
@@ -227,7 +315,7 @@ static mp_pager *work_shared(struct open_run *o, mp_pager *p)
         }
     }
     rc = mp_shared_protected_alloc(sh, &pid);
-    expect(o, "shared protected alloc", rc, MP_OK);
+    expect_alloc(o, "shared protected alloc", rc);
     if (rc == MP_OK) {
         memset(want, 0x77, sizeof(want));
         expect(o, "shared protected write",
@@ -241,8 +329,10 @@ static mp_pager *work_shared(struct open_run *o, mp_pager *p)
                MP_OK);
     }
     if (pg) {
+        expect(o, "shared get", mp_shared_get(sh, pg, &got), MP_OK);
         expect(o, "shared free", mp_shared_free(sh, pg), MP_OK);
     }
+    shared_bulk(o, sh);
     rc = mp_shared_counts(sh, &c);
     expect(o, "shared counts", rc, MP_OK);
     rc = mp_shared_try_read_lock(sh, &rp);
@@ -265,6 +355,7 @@ static int workload(struct open_run *o, mp_pager *p)
 {
     struct mph_check_report rep;
     struct mp_recovery_info ri;
+    struct mp_pager_stats st;
     struct mp_options opt;
     int rc;
 
@@ -275,14 +366,15 @@ static int workload(struct open_run *o, mp_pager *p)
         work_generic(o, p);
     }
     read_all(o, p);
+    mp_pager_stats(p, &st);
     mp_pager_close(p);
     if (!o->strict) {
         return MP_OK;
     }
-    /* Committed cleanly: the next open follows the record, and the
-     * checker finds a clean file. After a failed allocation the last
-     * commit may not have happened: the file must still open and check
-     * sound. */
+    /* After a commit the record names a copy that validates, so the next
+     * open follows it and the checker finds a clean file. Without one (a
+     * tight reservation or failed allocations refused every change) the
+     * file is as it was: it may still need the fallback. */
     options(o, &opt, false, false);
     rc = mp_pager_open(FZ_PATH, o->ps, &opt, &p);
     if (rc != MP_OK) {
@@ -291,10 +383,11 @@ static int workload(struct open_run *o, mp_pager *p)
                 o->mem.fired ? " (an allocation had failed)" : "");
     }
     mp_pager_recovery(p, &ri);
-    if (ri.fallback && !o->mem.fired) {
+    if (ri.fallback && st.commits > 0) {
         fz_fail(o->target, NULL,
-                "reopen after commits used the fallback copy (reason %d)",
-                ri.reason);
+                "reopen after %llu commits used the fallback copy "
+                "(reason %d)",
+                (unsigned long long)st.commits, ri.reason);
     }
     mp_pager_close(p);
     rc = mph_check_file(faultfs_vfs(o->fs), FZ_PATH, o->ps, &rep);
@@ -303,10 +396,11 @@ static int workload(struct open_run *o, mp_pager *p)
     }
     if (rc != MP_OK || rep.cross_check == MPH_CROSS_DISAGREES ||
         rep.verdict == MPH_CHECK_CORRUPT ||
-        (rep.verdict != MPH_CHECK_CLEAN && !o->mem.fired)) {
+        (rep.verdict != MPH_CHECK_CLEAN && st.commits > 0 && !o->mem.fired)) {
         fz_fail(o->target, NULL,
-                "after a short workload on a sound image%s the checker says "
-                "%s (%s): %s",
+                "after a short workload (%llu commits) on a sound image%s "
+                "the checker says %s (%s): %s",
+                (unsigned long long)st.commits,
                 o->mem.fired ? " (an allocation had failed)" : "",
                 rc == MP_OK ? mph_check_verdict_name(rep.verdict) : "-",
                 mp_error_name(rc), rep.problem);
@@ -396,6 +490,7 @@ int fz_open_run(const char *target, const uint8_t *data, size_t size)
     len = size;
     o.readonly = (ctl & 8) != 0;
     o.shared = (ctl & 32) != 0;
+    o.tight = (ctl & 128) != 0;
     o.ps = (ctl & 16) ? FZ_PAGE : 0;
     img = malloc(len ? len : 1);
     if (!img) {

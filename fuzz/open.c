@@ -10,7 +10,8 @@
  * pages; bit 5: run the workload through the thread-safe wrapper instead
  * of the generic allocator interface; bit 6: a byte follows that makes
  * allocation number 1 + (byte & 0x7f) of the pager fail, and with bit 7
- * of that byte every later one too), then the file image.
+ * of that byte every later one too; bit 7: reserve no address space
+ * beyond the file, so growth fails with MP_ELIMIT), then the file image.
  */
 #include "fuzz_common.h"
 
