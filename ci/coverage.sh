@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --no-tests) tests=0 ;;
     --no-build) build=0 ;;
     --html) html=$2; shift ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed -E 's/^# ?//'; exit 0 ;;
     *) echo "coverage: unknown argument $1" >&2; exit 2 ;;
     esac
     shift

@@ -15,7 +15,8 @@
 # minimised (afl-tmin, or libFuzzer -minimize_crash) and copied into
 # corpora/regressions/<target>/<sha1> - replayed by ctest from then on
 # (note it in corpora/regressions/README.md). With --merge the inputs
-# that add coverage are merged into corpora/<target>/ (libFuzzer -merge=1).
+# that add edge coverage are merged into corpora/<target>/ (libFuzzer
+# -merge=1 -use_counters=0: edges only, which keeps the corpora small).
 # To scale across machines see fuzz/README.md ("Campaigns").
 #
 # Usage: ci/fuzz-campaign.sh [--time SECONDS] [--engine afl|libfuzzer]
@@ -49,7 +50,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift ;;
     --merge) merge=1 ;;
     --no-build) build=0 ;;
-    -h | --help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,33p' "$0" | sed -E 's/^# ?//'; exit 0 ;;
     *) echo "fuzz-campaign: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -122,7 +123,8 @@ keep_crash() {
 }
 
 run_afl() {
-    local t=$1 dir=$2 bin=$root/fuzz-afl/fuzz/fuzz_$t
+    local t=$1 dir=$2
+    local bin=$root/fuzz-afl/fuzz/fuzz_$t
     local cmp=$root/fuzz-afl-cmplog/fuzz/fuzz_$t
     local asan=$root/fuzz-afl-asan/fuzz/fuzz_$t
     local variants=(cmplog asan explore mopt coe rare exploit oldq)
@@ -183,7 +185,8 @@ run_afl() {
 }
 
 run_libfuzzer() {
-    local t=$1 dir=$2 bin=$lfdir/fuzz/fuzz_$t ml
+    local t=$1 dir=$2 ml
+    local bin=$lfdir/fuzz/fuzz_$t
     ml=$(option "$t" max_len)
     mkdir -p "$dir/corpus" "$dir/artifacts"
     cp corpora/"$t"/* "$dir/corpus/" 2>/dev/null || true
@@ -241,7 +244,7 @@ for t in $targets; do
     [ "${#crashes[@]}" -eq 0 ] || status=1
     if [ "$merge" = 1 ] && [ -x "$lfdir/fuzz/fuzz_$t" ]; then
         n0=$(count_files "corpora/$t")
-        "$lfdir/fuzz/fuzz_$t" -merge=1 -timeout=10 "corpora/$t" "${queues[@]}" \
+        "$lfdir/fuzz/fuzz_$t" -merge=1 -use_counters=0 -timeout=10 "corpora/$t" "${queues[@]}" \
             >"$dir/merge.log" 2>&1 || echo "    merge failed: $dir/merge.log"
         echo "    merged $(($(count_files "corpora/$t") - n0)) input(s) into corpora/$t"
     fi

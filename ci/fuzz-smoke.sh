@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     --targets) targets=$2; shift ;;
     --out) out=$2; shift ;;
     --no-build) build=0 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed -E 's/^# ?//'; exit 0 ;;
     *) echo "fuzz-smoke: unknown argument $1" >&2; exit 2 ;;
     esac
     shift

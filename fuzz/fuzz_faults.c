@@ -104,25 +104,27 @@ static void run_free(struct run *r)
     faultfs_free(r->fb);
 }
 
-/* A pager that an I/O error left unavailable refuses writes, not reads. */
+static void want_unavailable(struct run *r, long op, const char *what, int rc)
+{
+    if (rc != MP_EUNAVAILABLE) {
+        fz_fail(r->target, r->in->w,
+                "op %ld failed and left the pager unavailable, but %s then "
+                "returned %s, not MP_EUNAVAILABLE",
+                op, what, mp_error_name(rc));
+    }
+}
+
+/* A pager that an I/O error left unavailable refuses every change (with
+ * valid arguments), and reads keep working. */
 static void check_unavailable(struct run *r, mp_pager *p, long op)
 {
-    mp_pgno pg;
+    mp_pgno pg = 0, two[2];
+    mp_protected_id pid = 0, np;
+    const void *bytes;
     mp_iter it;
-    uint64_t id, n = 0;
-    int rc = mp_pager_alloc(p, &pg);
-    if (rc != MP_EUNAVAILABLE) {
-        fz_fail(r->target, r->in->w,
-                "op %ld failed and left the pager unavailable, but alloc "
-                "then returned %s, not MP_EUNAVAILABLE",
-                op, mp_error_name(rc));
-    }
-    rc = mp_pager_grow(p, mp_pager_page_count(p) + 1);
-    if (rc != MP_EUNAVAILABLE) {
-        fz_fail(r->target, r->in->w,
-                "op %ld: unavailable pager: grow returned %s", op,
-                mp_error_name(rc));
-    }
+    uint64_t id;
+    int rc;
+
     rc = mp_iter_pages(&it, p);
     if (rc != MP_OK) {
         fz_fail(r->target, r->in->w,
@@ -130,9 +132,37 @@ static void check_unavailable(struct run *r, mp_pager *p, long op)
                 mp_error_name(rc));
     }
     while (mp_iter_next(&it, &id)) {
-        n++;
+        if (mp_pager_get(p, id, &bytes) != MP_OK) {
+            fz_fail(r->target, r->in->w,
+                    "op %ld: unavailable pager: get of iterated page %llu "
+                    "failed",
+                    op, (unsigned long long)id);
+        }
+        pg = pg ? pg : id;
     }
-    (void)n;
+    if (mp_iter_protected(&it, p) == MP_OK && mp_iter_next(&it, &pid)) {
+        mp_iter_finish(&it);
+    }
+    want_unavailable(r, op, "alloc", mp_pager_alloc(p, &two[0]));
+    want_unavailable(r, op, "alloc_bulk", mp_pager_alloc_bulk(p, 2, two));
+    want_unavailable(r, op, "grow",
+                     mp_pager_grow(p, mp_pager_page_count(p) + 1));
+    want_unavailable(r, op, "sync_pages", mp_pager_sync_pages(p, 0, 0));
+    want_unavailable(r, op, "protected alloc", mp_protected_alloc(p, &np));
+    if (pg) {
+        want_unavailable(r, op, "free", mp_pager_free(p, pg));
+        want_unavailable(r, op, "free_bulk", mp_pager_free_bulk(p, &pg, 1));
+    }
+    if (pid) {
+        void *staging;
+        want_unavailable(r, op, "protected free", mp_protected_free(p, pid));
+        want_unavailable(r, op, "protected free_bulk",
+                         mp_protected_free_bulk(p, &pid, 1));
+        rc = mp_protected_begin(p, pid, &staging);
+        if (rc != MP_ESTAGED) {
+            want_unavailable(r, op, "protected begin", rc);
+        }
+    }
 }
 
 /* A pager still usable after a failed call: state S_{i-1}, and a commit

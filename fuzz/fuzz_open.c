@@ -408,12 +408,69 @@ static int workload(struct open_run *o, mp_pager *p)
     return MP_OK;
 }
 
+static void want_readonly(const struct open_run *o, const char *what, int rc)
+{
+    if (rc != MP_EREADONLY) {
+        fz_fail(o->target, NULL,
+                "read-only pager: %s returned %s, not MP_EREADONLY", what,
+                mp_error_name(rc));
+    }
+}
+
+/* A read-only pager refuses every change (given valid arguments). */
+static void readonly_refusals(const struct open_run *o, mp_pager *p)
+{
+    mp_pgno pg = 0, two[2];
+    mp_protected_id pid = 0, np;
+    mp_subpage *sp;
+    mp_subpage_id sid;
+    void *bytes;
+    mp_iter it;
+    int rc;
+
+    if (!mp_pager_is_readonly(p)) {
+        fz_fail(o->target, NULL, "a read-only open is not read-only");
+    }
+    if (mp_iter_pages(&it, p) == MP_OK && mp_iter_next(&it, &pg)) {
+        mp_iter_finish(&it);
+    }
+    if (mp_iter_protected(&it, p) == MP_OK && mp_iter_next(&it, &pid)) {
+        mp_iter_finish(&it);
+    }
+    want_readonly(o, "alloc", mp_pager_alloc(p, &two[0]));
+    want_readonly(o, "alloc_bulk", mp_pager_alloc_bulk(p, 2, two));
+    want_readonly(o, "grow", mp_pager_grow(p, mp_pager_page_count(p) + 1));
+    want_readonly(o, "sync_pages", mp_pager_sync_pages(p, 0, 0));
+    want_readonly(o, "protected alloc", mp_protected_alloc(p, &np));
+    want_readonly(o, "protected alloc_bulk",
+                  mp_protected_alloc_bulk(p, 2, two));
+    if (pg) {
+        want_readonly(o, "free", mp_pager_free(p, pg));
+        want_readonly(o, "free_bulk", mp_pager_free_bulk(p, &pg, 1));
+        want_readonly(o, "get_mut", mp_pager_get_mut(p, pg, &bytes));
+    }
+    if (pid) {
+        want_readonly(o, "protected free", mp_protected_free(p, pid));
+        want_readonly(o, "protected free_bulk",
+                      mp_protected_free_bulk(p, &pid, 1));
+        want_readonly(o, "protected begin", mp_protected_begin(p, pid, &bytes));
+    }
+    rc = mp_subpage_create(p, mp_pager_page_size(p) / 2, &sp);
+    if (rc == MP_OK) {
+        want_readonly(o, "subpage alloc", mp_subpage_alloc(sp, &sid));
+        want_readonly(o, "subpage alloc_bulk",
+                      mp_subpage_alloc_bulk(sp, 2, two));
+        mp_subpage_destroy(sp);
+    } else {
+        expect(o, "subpage create on a read-only pager", rc, MP_OK);
+    }
+}
+
 static int opened(struct open_run *o, mp_pager *p,
                   const struct mph_check_report *pred)
 {
     struct mph_check_report rep;
     struct mp_recovery_info ri;
-    mp_pgno pg;
     int rc;
 
     mp_pager_recovery(p, &ri);
@@ -450,11 +507,7 @@ static int opened(struct open_run *o, mp_pager *p,
         return workload(o, p);
     }
     read_all(o, p);
-    rc = mp_pager_alloc(p, &pg);
-    if (rc != MP_EREADONLY) {
-        fz_fail(o->target, NULL, "read-only pager: alloc returned %s",
-                mp_error_name(rc));
-    }
+    readonly_refusals(o, p);
     mp_pager_close(p);
     return MP_OK;
 }

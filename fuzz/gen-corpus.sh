@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --clean) clean=1 ;;
     --tool) tool=$2; shift ;;
-    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,9p' "$0" | sed -E 's/^# ?//'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
