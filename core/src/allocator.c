@@ -87,16 +87,18 @@ int mp_allocator_regular(mp_pager *pager, struct mp_allocator *out)
     if (!pager || !out) {
         return MP_EINVAL;
     }
-    out->name = "regular";
-    out->kind = MP_ID_KIND_PAGE;
-    out->unit_size = mp_pager_page_size(pager);
-    out->ctx = pager;
-    out->alloc = reg_alloc;
-    out->free = reg_free;
-    out->get = reg_get;
-    out->get_mut = reg_get_mut;
-    out->alloc_bulk = reg_alloc_bulk;
-    out->free_bulk = reg_free_bulk;
+    *out = (struct mp_allocator){
+        .name = "regular",
+        .kind = MP_ID_KIND_PAGE,
+        .unit_size = mp_pager_page_size(pager),
+        .ctx = pager,
+        .alloc = reg_alloc,
+        .free = reg_free,
+        .get = reg_get,
+        .get_mut = reg_get_mut,
+        .alloc_bulk = reg_alloc_bulk,
+        .free_bulk = reg_free_bulk,
+    };
     return MP_OK;
 }
 
@@ -105,16 +107,18 @@ int mp_allocator_protected(mp_pager *pager, struct mp_allocator *out)
     if (!pager || !out) {
         return MP_EINVAL;
     }
-    out->name = "protected";
-    out->kind = MP_ID_KIND_PROTECT;
-    out->unit_size = mp_pager_page_size(pager);
-    out->ctx = pager;
-    out->alloc = prot_alloc;
-    out->free = prot_free;
-    out->get = prot_get;
-    out->get_mut = NULL;
-    out->alloc_bulk = prot_alloc_bulk;
-    out->free_bulk = prot_free_bulk;
+    *out = (struct mp_allocator){
+        .name = "protected",
+        .kind = MP_ID_KIND_PROTECT,
+        .unit_size = mp_pager_page_size(pager),
+        .ctx = pager,
+        .alloc = prot_alloc,
+        .free = prot_free,
+        .get = prot_get,
+        .get_mut = NULL,
+        .alloc_bulk = prot_alloc_bulk,
+        .free_bulk = prot_free_bulk,
+    };
     return MP_OK;
 }
 
@@ -123,16 +127,18 @@ int mp_allocator_subpage(mp_subpage *sub, struct mp_allocator *out)
     if (!sub || !out) {
         return MP_EINVAL;
     }
-    out->name = "subpage";
-    out->kind = MP_ID_KIND_SUBPAGE;
-    out->unit_size = mp_subpage_slot_size(sub);
-    out->ctx = sub;
-    out->alloc = sub_alloc;
-    out->free = sub_free;
-    out->get = sub_get;
-    out->get_mut = sub_get_mut;
-    out->alloc_bulk = sub_alloc_bulk;
-    out->free_bulk = sub_free_bulk;
+    *out = (struct mp_allocator){
+        .name = "subpage",
+        .kind = MP_ID_KIND_SUBPAGE,
+        .unit_size = mp_subpage_slot_size(sub),
+        .ctx = sub,
+        .alloc = sub_alloc,
+        .free = sub_free,
+        .get = sub_get,
+        .get_mut = sub_get_mut,
+        .alloc_bulk = sub_alloc_bulk,
+        .free_bulk = sub_free_bulk,
+    };
     return MP_OK;
 }
 

@@ -84,7 +84,7 @@ static uint64_t word_bits(mp_iter *it, uint64_t w)
 
     if (w == 0) {
         bits &= ~(uint64_t)0x1F; /* reserved 0-2, leaf copies 3-4 */
-    } else if (base % mp__group_pages(p) == 0) {
+    } else if ((base & (mp__group_pages(p) - 1)) == 0) { /* a power of 2 */
         bits &= ~(uint64_t)3;
     }
     if (it->priv_end - base < 64) {

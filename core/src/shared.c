@@ -22,6 +22,30 @@ struct mp_shared {
     mp_pager *pager;
 };
 
+/*
+ * Run `stmt` with the pager locked and bound to `p` (const for reads);
+ * sets rc to the lock's error instead when the lock cannot be taken.
+ * Expands to a statement and never returns on its own.
+ */
+#define UNDER_READ_LOCK(s, p, stmt)  \
+ do {                                \
+  const mp_pager *p;                 \
+  rc = mp_shared_read_lock((s), &p); \
+  if (rc == MP_OK) {                 \
+   stmt;                             \
+   mp_shared_read_unlock(s);         \
+  }                                  \
+ } while (0)
+#define UNDER_WRITE_LOCK(s, p, stmt)  \
+ do {                                 \
+  mp_pager *p;                        \
+  rc = mp_shared_write_lock((s), &p); \
+  if (rc == MP_OK) {                  \
+   stmt;                              \
+   mp_shared_write_unlock(s);         \
+  }                                   \
+ } while (0)
+
 /* errno of a pthread lock call -> our code. EBUSY only comes from the try
  * forms; EDEADLK means this thread already holds the lock (a misuse). */
 static int lock_error(int e)
@@ -185,99 +209,65 @@ void mp_shared_write_unlock(mp_shared *s)
 
 int mp_shared_alloc(mp_shared *s, mp_pgno *out)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_pager_alloc(p, out);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_pager_alloc(p, out));
     return rc;
 }
 
 int mp_shared_free(mp_shared *s, mp_pgno page)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_pager_free(p, page);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_pager_free(p, page));
     return rc;
 }
 
 int mp_shared_alloc_bulk(mp_shared *s, size_t count, mp_pgno *out)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_pager_alloc_bulk(p, count, out);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_pager_alloc_bulk(p, count, out));
     return rc;
 }
 
 int mp_shared_free_bulk(mp_shared *s, const mp_pgno *pages, size_t count)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_pager_free_bulk(p, pages, count);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_pager_free_bulk(p, pages, count));
     return rc;
 }
 
 int mp_shared_grow(mp_shared *s, uint64_t min_pages)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_pager_grow(p, min_pages);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_pager_grow(p, min_pages));
     return rc;
 }
 
 int mp_shared_sync_pages(mp_shared *s, mp_pgno first, uint64_t count)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_pager_sync_pages(p, first, count);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_pager_sync_pages(p, first, count));
     return rc;
 }
 
 int mp_shared_get(mp_shared *s, mp_pgno page, const void **out)
 {
-    const mp_pager *p;
     int rc;
     if (!out) {
         return MP_EINVAL;
     }
     *out = NULL;
-    rc = mp_shared_read_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_pager_get(p, page, out);
-        mp_shared_read_unlock(s);
-    }
+    UNDER_READ_LOCK(s, p, rc = mp_pager_get(p, page, out));
     return rc;
 }
 
 int mp_shared_get_mut(mp_shared *s, mp_pgno page, void **out)
 {
-    mp_pager *p;
     int rc;
     if (!out) {
         return MP_EINVAL;
     }
     *out = NULL;
-    rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_pager_get_mut(p, page, out);
-        mp_shared_write_unlock(s);
-    }
+    UNDER_WRITE_LOCK(s, p, rc = mp_pager_get_mut(p, page, out));
     return rc;
 }
 
@@ -307,85 +297,56 @@ int mp_shared_page_read(mp_shared *s, mp_pgno page, void *buf, size_t len)
 
 int mp_shared_protected_alloc(mp_shared *s, mp_protected_id *out)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_protected_alloc(p, out);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_protected_alloc(p, out));
     return rc;
 }
 
 int mp_shared_protected_free(mp_shared *s, mp_protected_id id)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_protected_free(p, id);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_protected_free(p, id));
     return rc;
 }
 
 int mp_shared_protected_alloc_bulk(mp_shared *s, size_t count,
                                    mp_protected_id *out)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_protected_alloc_bulk(p, count, out);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_protected_alloc_bulk(p, count, out));
     return rc;
 }
 
 int mp_shared_protected_free_bulk(mp_shared *s, const mp_protected_id *ids,
                                   size_t count)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_protected_free_bulk(p, ids, count);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_protected_free_bulk(p, ids, count));
     return rc;
 }
 
 int mp_shared_protected_begin(mp_shared *s, mp_protected_id id, void **staging)
 {
-    mp_pager *p;
     int rc;
     if (!staging) {
         return MP_EINVAL;
     }
     *staging = NULL;
-    rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_protected_begin(p, id, staging);
-        mp_shared_write_unlock(s);
-    }
+    UNDER_WRITE_LOCK(s, p, rc = mp_protected_begin(p, id, staging));
     return rc;
 }
 
 int mp_shared_protected_commit(mp_shared *s, mp_protected_id id)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_protected_commit(p, id);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_protected_commit(p, id));
     return rc;
 }
 
 int mp_shared_protected_abort(mp_shared *s, mp_protected_id id)
 {
-    mp_pager *p;
-    int rc = mp_shared_write_lock(s, &p);
-    if (rc == MP_OK) {
-        rc = mp_protected_abort(p, id);
-        mp_shared_write_unlock(s);
-    }
+    int rc;
+    UNDER_WRITE_LOCK(s, p, rc = mp_protected_abort(p, id));
     return rc;
 }
 

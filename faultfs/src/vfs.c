@@ -81,6 +81,49 @@ static bool during(faultfs *fs, struct faultfs_trace_entry *e, int call)
     return false;
 }
 
+/*
+ * What one sync call persists: all of its range normally; what an armed
+ * fault says when one fires; a seeded part when a crash is armed DURING
+ * it. The DURING point is passed here, once, whatever happens.
+ */
+struct sync_plan {
+    int persist;
+    bool crash_during;
+};
+
+static struct sync_plan plan_sync(faultfs *fs, struct faultfs_trace_entry *e,
+                                  int call,
+                                  const struct faultfs__armed_fault *f)
+{
+    struct sync_plan plan;
+    plan.crash_during = during(fs, e, call);
+    plan.persist = f                   ? f->f.persist
+                   : plan.crash_during ? FAULTFS_PERSIST_PART
+                                       : FAULTFS_PERSIST_ALL;
+    return plan;
+}
+
+/*
+ * The sync's result once its bytes are placed: the fault's code, or MP_EIO
+ * for a crash in the middle; the crash (if armed) freezes what the sync
+ * left, failed or not.
+ */
+static int finish_sync(faultfs *fs, int call,
+                       const struct faultfs__armed_fault *f,
+                       const struct sync_plan *plan, int rc)
+{
+    if (f && rc == MP_OK) {
+        rc = fault_code(f, call);
+    }
+    if (plan->crash_during) {
+        faultfs__crash(fs, call, FAULTFS_DURING);
+        if (!f) {
+            rc = MP_EIO;
+        }
+    }
+    return rc;
+}
+
 /* Pass the AFTER point and finish the trace entry. */
 static int end(faultfs *fs, struct faultfs_trace_entry *e, int call, int rc)
 {
@@ -446,28 +489,16 @@ static int ff_sync(struct mp_io_file *file, const struct mp_io_range *ranges,
     }
     fs->stats.syncs++;
     fs->stats.bytes_synced += total;
-    if (!h->mapped || f) {
-        if (!h->mapped) {
-            rc = MP_EINVAL;
-        } else {
-            rc = faultfs__sync_ranges(fs, h, ranges, count, f->f.persist, point,
-                                      &pages, &bytes);
-            if (rc == MP_OK) {
-                rc = fault_code(f, FAULTFS_CALL_SYNC);
-            }
-        }
+    if (!h->mapped) {
+        rc = MP_EINVAL;
         if (during(fs, e, FAULTFS_CALL_SYNC)) {
-            /* A failed sync's DURING state is what the failure left. */
             faultfs__crash(fs, FAULTFS_CALL_SYNC, FAULTFS_DURING);
         }
-    } else if (during(fs, e, FAULTFS_CALL_SYNC)) {
-        rc = faultfs__sync_ranges(fs, h, ranges, count, FAULTFS_PERSIST_PART,
-                                  point, &pages, &bytes);
-        faultfs__crash(fs, FAULTFS_CALL_SYNC, FAULTFS_DURING);
-        rc = MP_EIO;
     } else {
-        rc = faultfs__sync_ranges(fs, h, ranges, count, FAULTFS_PERSIST_ALL,
-                                  point, &pages, &bytes);
+        struct sync_plan plan = plan_sync(fs, e, FAULTFS_CALL_SYNC, f);
+        rc = faultfs__sync_ranges(fs, h, ranges, count, plan.persist, point,
+                                  &pages, &bytes);
+        rc = finish_sync(fs, FAULTFS_CALL_SYNC, f, &plan, rc);
     }
     e->durable_pages = pages;
     e->durable_bytes = bytes;
@@ -501,27 +532,14 @@ static int ff_sync_file(struct mp_io_file *file)
         goto out;
     }
     fs->stats.sync_files++;
-    if (f) {
-        rc = faultfs__sync_inode(fs, h->ino, f->f.persist, point, &pages,
+    {
+        struct sync_plan plan = plan_sync(fs, e, FAULTFS_CALL_SYNC_FILE, f);
+        rc = faultfs__sync_inode(fs, h->ino, plan.persist, point, &pages,
                                  &bytes);
-        if (rc == MP_OK) {
-            rc = fault_code(f, FAULTFS_CALL_SYNC_FILE);
-        }
-        if (f->f.persist == FAULTFS_PERSIST_ALL) {
+        if (plan.persist == FAULTFS_PERSIST_ALL) {
             e->durable_size = h->ino->dsize;
         }
-        if (during(fs, e, FAULTFS_CALL_SYNC_FILE)) {
-            faultfs__crash(fs, FAULTFS_CALL_SYNC_FILE, FAULTFS_DURING);
-        }
-    } else if (during(fs, e, FAULTFS_CALL_SYNC_FILE)) {
-        rc = faultfs__sync_inode(fs, h->ino, FAULTFS_PERSIST_PART, point,
-                                 &pages, &bytes);
-        faultfs__crash(fs, FAULTFS_CALL_SYNC_FILE, FAULTFS_DURING);
-        rc = MP_EIO;
-    } else {
-        rc = faultfs__sync_inode(fs, h->ino, FAULTFS_PERSIST_ALL, point, &pages,
-                                 &bytes);
-        e->durable_size = h->ino->dsize;
+        rc = finish_sync(fs, FAULTFS_CALL_SYNC_FILE, f, &plan, rc);
     }
     e->durable_pages = pages;
     e->durable_bytes = bytes;
