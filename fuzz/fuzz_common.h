@@ -126,8 +126,13 @@ struct fz_disk {
  *  fs_page 1024) and a seed byte. */
 void fz_disk_from_bits(struct fz_disk *d, unsigned bits, uint8_t seed);
 
-/** A new faultfs of that geometry. @return as faultfs_new(). */
+/** A faultfs of that geometry, fresh or reused (faultfs_reuse). Release
+ *  it with fz_fs_free(). @return as faultfs_new(). */
 int fz_fs_new(const struct fz_disk *d, faultfs **out);
+
+/** Give back a faultfs from fz_fs_new() (every file closed) for reuse.
+ *  Accepts NULL. */
+void fz_fs_free(faultfs *fs);
 
 /** Executor settings for a file FZ_PATH of FZ_PAGE bytes per page. */
 void fz_exec_config(struct mph_exec_config *ec, faultfs *fs);

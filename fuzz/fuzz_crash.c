@@ -60,8 +60,8 @@ static void pair_free(struct pair *p)
     mph_exec_free(p->ea);
     mph_exec_free(p->eb);
     mph_model_free(p->m);
-    faultfs_free(p->fa);
-    faultfs_free(p->fb);
+    fz_fs_free(p->fa);
+    fz_fs_free(p->fb);
     memset(p, 0, sizeof(*p));
 }
 

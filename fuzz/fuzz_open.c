@@ -602,7 +602,7 @@ int fz_open_run(const char *target, const uint8_t *data, size_t size)
                 o.mem.fired ? "failed" : "was never reached");
     }
 out:
-    faultfs_free(o.fs);
+    fz_fs_free(o.fs);
     free(img);
     return rc;
 }

@@ -16,6 +16,23 @@ void fz_disk_from_bits(struct fz_disk *d, unsigned bits, uint8_t seed)
     d->fs_page = (bits & 4) ? 1024 : 4096;
 }
 
+/*
+ * Disks are reused from run to run (faultfs_reuse): a fresh disk's file
+ * memory costs a page fault per page on first store, a fifth of a short
+ * run. The pool is the fuzz process's own; targets run one input at a
+ * time (libFuzzer, AFL++ persistent mode, the replayer).
+ */
+#define FZ_POOL 4
+static faultfs *fz_pool[FZ_POOL];
+static size_t fz_pooled;
+
+__attribute__((destructor)) static void fz_pool_drain(void)
+{
+    while (fz_pooled > 0) {
+        faultfs_free(fz_pool[--fz_pooled]);
+    }
+}
+
 int fz_fs_new(const struct fz_disk *d, faultfs **out)
 {
     struct faultfs_config fc;
@@ -26,7 +43,24 @@ int fz_fs_new(const struct fz_disk *d, faultfs **out)
     fc.garbage = d->garbage;
     /* The trace is for people; a short one keeps each run cheap. */
     fc.trace_max = 16;
+    while (fz_pooled > 0) {
+        faultfs *fs = fz_pool[--fz_pooled];
+        if (faultfs_reuse(fs, &fc) == MP_OK) {
+            *out = fs;
+            return MP_OK;
+        }
+        faultfs_free(fs);
+    }
     return faultfs_new(&fc, out);
+}
+
+void fz_fs_free(faultfs *fs)
+{
+    if (fs && fz_pooled < FZ_POOL) {
+        fz_pool[fz_pooled++] = fs;
+    } else {
+        faultfs_free(fs);
+    }
 }
 
 void fz_exec_config(struct mph_exec_config *ec, faultfs *fs)
@@ -130,7 +164,7 @@ int fz_run_checked(const char *target, const struct mph_workload *w,
 out:
     mph_exec_free(e);
     mph_model_free(m);
-    faultfs_free(fs);
+    fz_fs_free(fs);
     return rc;
 }
 

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)fz_subpage_check("subpage", w, m, fs);
     }
     mph_model_free(m);
-    faultfs_free(fs);
+    fz_fs_free(fs);
     mph_workload_free(w);
     return 0;
 }

@@ -3,8 +3,9 @@
  *
  * The regular iterator walks the map a word at a time, skipping empty
  * words, and steps over internal pages by arithmetic (map-leaf copies) and
- * by a sorted list taken at the start (everything else), so its cost is one
- * pass over the map plus the internal pages, never pages x internal pages.
+ * by the pager's sorted list of the others (built once per change of the
+ * set and shared by iterators), so its cost is one pass over the map plus
+ * the internal pages, never pages x internal pages.
  */
 #include <string.h>
 
@@ -34,12 +35,13 @@ int mp_iter_pages(mp_iter *it, const mp_pager *pager)
     }
     open_on(it, pager, KIND_PAGES);
     if (p->internal.count) {
-        it->priv_skip = mp__alloc(p, p->internal.count * sizeof(uint64_t));
-        if (!it->priv_skip) {
+        /* Borrowed from the pager: writes, the only changes of the set,
+         * are refused while an iterator is open. */
+        if (mp__pageset_sorted(&p->internal, &p->mem, &it->priv_skip) !=
+            MP_OK) {
             mp_iter_finish(it);
             return MP_ENOMEM;
         }
-        mp__pageset_sorted(&p->internal, it->priv_skip);
         it->priv_nskip = p->internal.count;
     }
     it->priv_pos = 0;
@@ -63,7 +65,6 @@ void mp_iter_finish(mp_iter *it)
     if (!it || !it->priv_open) {
         return;
     }
-    mp__free((mp_pager *)it->priv_pager, it->priv_skip);
     it->priv_skip = NULL;
     it->priv_open = 0;
     it->priv_word = 0; /* the inline fast path must see nothing pending */

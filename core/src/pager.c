@@ -61,6 +61,7 @@ static int new_pager(const struct mp_options *opt, mp_pager **out)
     p->vfs = opt->vfs ? opt->vfs : mp_vfs_posix();
     p->readonly = (opt->flags & MP_OPEN_READONLY) != 0;
     atomic_init(&p->iterators, 0);
+    atomic_init(&p->internal.sorted, NULL);
     *out = p;
     return MP_OK;
 }

@@ -6,6 +6,7 @@
 #ifndef MP_PAGESET_H
 #define MP_PAGESET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,15 +17,30 @@ struct mp__pageset {
     uint64_t *slots; /* 0 = empty (page 0 is never a member) */
     uint64_t cap;    /* power of two, or 0 */
     uint64_t count;
+    /*
+     * The members in ascending order (count of them), or NULL until a
+     * reader asks. Readers may build it concurrently (iterators on an
+     * mp_shared pager): each builds its own and the first to publish wins.
+     * Every change of the set drops it; changes happen only with no
+     * reader present (writers are exclusive, iterators block writes).
+     */
+    _Atomic(uint64_t *) sorted;
 };
 
 int mp__pageset_add(struct mp__pageset *s, const struct mp_allocator_hooks *mem,
                     uint64_t pg);
 bool mp__pageset_has(const struct mp__pageset *s, uint64_t pg);
-void mp__pageset_remove(struct mp__pageset *s, uint64_t pg);
+void mp__pageset_remove(struct mp__pageset *s,
+                        const struct mp_allocator_hooks *mem, uint64_t pg);
 void mp__pageset_free(struct mp__pageset *s,
                       const struct mp_allocator_hooks *mem);
-/* Copy the members into out (room for s->count) in ascending order. */
-void mp__pageset_sorted(const struct mp__pageset *s, uint64_t *out);
+/*
+ * The members in ascending order, s->count of them, owned by the set: valid
+ * until the set next changes. Safe to call from concurrent readers.
+ * @return MP_OK; MP_ENOMEM (nothing changed).
+ */
+int mp__pageset_sorted(struct mp__pageset *s,
+                       const struct mp_allocator_hooks *mem,
+                       const uint64_t **out);
 
 #endif /* MP_PAGESET_H */

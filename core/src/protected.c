@@ -236,7 +236,7 @@ int mp_protected_free_bulk(mp_pager *p, const mp_protected_id *ids,
         s = ids[i] & ~MP_ID_KIND_MASK;
         d = &p->dir[s];
         for (int c = 0; c < 2; c++) {
-            mp__pageset_remove(&p->internal, d->page[c]);
+            mp__pageset_remove(&p->internal, &p->mem, d->page[c]);
             mp__bit_clear(p, d->page[c]);
             rc = mp__tree_mark(p, &p->tree[MP__TREE_MAP], 0,
                                d->page[c] / mp__group_pages(p));

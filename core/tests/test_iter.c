@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -169,6 +170,74 @@ static void batches_match_single_steps(void **state)
     mp_pager_close(p);
 }
 
+/* The regular pages, by two iterators open at once, against want[]. */
+static void assert_pages(mp_pager *p, const uint64_t *want, size_t n)
+{
+    mp_iter a, b;
+    mp_pgno x, y;
+    size_t k = 0;
+    assert_int_equal(mp_iter_pages(&a, p), MP_OK);
+    assert_int_equal(mp_iter_pages(&b, p), MP_OK);
+    while (mp_iter_next(&a, &x)) {
+        assert_true(mp_iter_next(&b, &y));
+        assert_int_equal(x, y);
+        assert_true(k < n);
+        assert_int_equal(x, want[k]);
+        k++;
+    }
+    assert_false(mp_iter_next(&b, &y));
+    assert_int_equal(k, n);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The internal pages the iterator skips change between iterations:
+ * protected pages come and go, and regular allocations reuse their backing
+ * pages. Each iteration must see the set as it is now, not as an earlier
+ * iterator saw it.
+ */
+static void iteration_follows_changes_of_internal_pages(void **state)
+{
+    mp_pager *p = mpt_create(mpt_path("churn.mp"), PS);
+    static uint64_t regular[4000];
+    mp_protected_id pids[64];
+    size_t n = 0;
+    (void)state;
+    for (int round = 0; round < 12; round++) {
+        size_t np = 8 + (size_t)round * 4;
+        mp_pgno pg;
+        assert_int_equal(mp_protected_alloc_bulk(p, np, pids), MP_OK);
+        for (int i = 0; i < 40; i++) {
+            assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+            regular[n++] = pg;
+        }
+        qsort(regular, n, sizeof(*regular), cmp_u64);
+        assert_pages(p, regular, n);
+        /* Backing pages return to the free pool ... */
+        assert_int_equal(mp_protected_free_bulk(p, pids, np), MP_OK);
+        assert_pages(p, regular, n);
+        /* ... and come back as regular pages the iterator must show. */
+        for (int i = 0; i < 2 * (int)np; i++) {
+            assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+            regular[n++] = pg;
+        }
+        qsort(regular, n, sizeof(*regular), cmp_u64);
+        assert_pages(p, regular, n);
+        /* Frees of regular pages change nothing internal. */
+        assert_int_equal(mp_pager_free(p, regular[n / 2]), MP_OK);
+        memmove(regular + n / 2, regular + n / 2 + 1,
+                (n - n / 2 - 1) * sizeof(*regular));
+        n--;
+        assert_pages(p, regular, n);
+    }
+    mp_pager_close(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +246,7 @@ int main(void)
         cmocka_unit_test(iterators_are_disjoint_and_account_for_every_page),
         cmocka_unit_test(mutation_while_iterating_is_refused),
         cmocka_unit_test(sparse_file_iteration_skips_empty_words),
+        cmocka_unit_test(iteration_follows_changes_of_internal_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

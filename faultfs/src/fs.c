@@ -44,38 +44,60 @@ void faultfs_config_init(struct faultfs_config *cfg)
     cfg->trace_max = FAULTFS_DEFAULT_TRACE_MAX;
 }
 
+/* cfg (or the defaults) with zeros filled in, checked. */
+static int fill_config(const struct faultfs_config *cfg,
+                       struct faultfs_config *c)
+{
+    if (cfg) {
+        *c = *cfg;
+    } else {
+        faultfs_config_init(c);
+    }
+    if (c->version != FAULTFS_CONFIG_VERSION) {
+        return MP_EINVAL;
+    }
+    if (c->page_size == 0) {
+        c->page_size = FAULTFS_DEFAULT_PAGE_SIZE;
+    }
+    if (c->sector_size == 0) {
+        c->sector_size = c->page_size < FAULTFS_DEFAULT_SECTOR_SIZE
+                             ? c->page_size
+                             : FAULTFS_DEFAULT_SECTOR_SIZE;
+    }
+    if (c->trace_max == 0) {
+        c->trace_max = FAULTFS_DEFAULT_TRACE_MAX;
+    }
+    if (!pow2(c->page_size) || c->page_size < 512 ||
+        c->page_size > (1u << 20) || !pow2(c->sector_size) ||
+        c->sector_size > c->page_size || c->trace_max > ((size_t)1 << 24)) {
+        return MP_EINVAL;
+    }
+    return MP_OK;
+}
+
+/* A fresh state for fs (all zero but the mutex and what is kept). */
+static void init_fresh(faultfs *fs, const struct faultfs_config *c)
+{
+    fs->cfg = *c;
+    fs->page = c->page_size;
+    fs->sector = c->sector_size;
+    fs->pagemap_fd = -1;
+    faultfs__vfs_init(fs);
+}
+
 int faultfs_new(const struct faultfs_config *cfg, faultfs **out)
 {
     struct faultfs_config c;
     faultfs *fs;
+    int rc;
 
     if (!out) {
         return MP_EINVAL;
     }
     *out = NULL;
-    if (cfg) {
-        c = *cfg;
-    } else {
-        faultfs_config_init(&c);
-    }
-    if (c.version != FAULTFS_CONFIG_VERSION) {
-        return MP_EINVAL;
-    }
-    if (c.page_size == 0) {
-        c.page_size = FAULTFS_DEFAULT_PAGE_SIZE;
-    }
-    if (c.sector_size == 0) {
-        c.sector_size = c.page_size < FAULTFS_DEFAULT_SECTOR_SIZE
-                            ? c.page_size
-                            : FAULTFS_DEFAULT_SECTOR_SIZE;
-    }
-    if (c.trace_max == 0) {
-        c.trace_max = FAULTFS_DEFAULT_TRACE_MAX;
-    }
-    if (!pow2(c.page_size) || c.page_size < 512 || c.page_size > (1u << 20) ||
-        !pow2(c.sector_size) || c.sector_size > c.page_size ||
-        c.trace_max > ((size_t)1 << 24)) {
-        return MP_EINVAL;
+    rc = fill_config(cfg, &c);
+    if (rc != MP_OK) {
+        return rc;
     }
     fs = calloc(1, sizeof(*fs));
     if (!fs) {
@@ -85,10 +107,7 @@ int faultfs_new(const struct faultfs_config *cfg, faultfs **out)
         free(fs);
         return MP_ENOMEM;
     }
-    fs->cfg = c;
-    fs->page = c.page_size;
-    fs->sector = c.sector_size;
-    faultfs__vfs_init(fs);
+    init_fresh(fs, &c);
     *out = fs;
     return MP_OK;
 }
@@ -107,26 +126,31 @@ static void names_free(struct faultfs__names *ns)
     memset(ns, 0, sizeof(*ns));
 }
 
-static void inode_free(struct faultfs__inode *ino)
+/* Free ino; its region goes to fs->spare when fs is given. */
+static void inode_free(faultfs *fs, struct faultfs__inode *ino)
 {
     if (ino->lock_fd >= 0) {
         close(ino->lock_fd);
     }
-    faultfs__region_free(ino);
+    if (fs) {
+        faultfs__region_retire(fs, ino);
+    } else {
+        faultfs__region_free(ino);
+    }
     faultfs__durable_free(&ino->dur);
     free(ino);
 }
 
-void faultfs_free(faultfs *fs)
+/* Free everything fs holds but the mutex; keep_regions keeps one region
+ * (cleared) as fs->spare. */
+static void release(faultfs *fs, bool keep_regions)
 {
     struct faultfs__inode *ino, *next;
-    if (!fs) {
-        return;
-    }
     for (ino = fs->inodes; ino; ino = next) {
         next = ino->next;
-        inode_free(ino);
+        inode_free(keep_regions ? fs : NULL, ino);
     }
+    fs->inodes = NULL;
     names_free(&fs->cur);
     names_free(&fs->dur);
     for (size_t i = 0; i < fs->nops; i++) {
@@ -137,8 +161,61 @@ void faultfs_free(faultfs *fs)
     faultfs__snap_free(fs->snap);
     free(fs->trace);
     free(fs->pattern);
+    if (!keep_regions) {
+        if (fs->spare.mem) {
+            munmap(fs->spare.mem, (size_t)fs->spare.reserved);
+        }
+        faultfs__pagemap_close(fs);
+    }
+}
+
+void faultfs_free(faultfs *fs)
+{
+    if (!fs) {
+        return;
+    }
+    release(fs, false);
     pthread_mutex_destroy(&fs->mu);
     free(fs);
+}
+
+int faultfs_reuse(faultfs *fs, const struct faultfs_config *cfg)
+{
+    struct faultfs_config c;
+    struct faultfs__region spare;
+    int rc, fd;
+    long pid;
+
+    if (!fs) {
+        return MP_EINVAL;
+    }
+    rc = fill_config(cfg, &c);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    for (struct faultfs__inode *ino = fs->inodes; ino; ino = ino->next) {
+        if (ino->handles > 0) {
+            return MP_EINVAL;
+        }
+    }
+    release(fs, true);
+    spare = fs->spare;
+    fd = fs->pagemap_fd;
+    pid = fs->pagemap_pid;
+    /* Everything but the mutex, the spare region and the page table's
+     * descriptor starts over, as from faultfs_new(). The mutex is unlocked
+     * and stays initialised: it is moved out and back, never copied into
+     * use while held. */
+    {
+        pthread_mutex_t mu = fs->mu;
+        memset(fs, 0, sizeof(*fs));
+        fs->mu = mu;
+    }
+    init_fresh(fs, &c);
+    fs->spare = spare;
+    fs->pagemap_fd = fd;
+    fs->pagemap_pid = pid;
+    return MP_OK;
 }
 
 const struct mp_vfs *faultfs_vfs(faultfs *fs)
@@ -248,7 +325,7 @@ void faultfs__gc(faultfs *fs)
             pp = &ino->next;
         } else {
             *pp = ino->next;
-            inode_free(ino);
+            inode_free(fs, ino);
         }
     }
 }

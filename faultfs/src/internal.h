@@ -106,6 +106,7 @@ struct faultfs__region {
     unsigned char *mem; /* NULL until first needed */
     uint64_t reserved;  /* bytes reserved at mem */
     uint64_t acc;       /* [0, acc) is accessible (OS-page multiple) */
+    uint64_t anon_from; /* [anon_from, reserved) is anonymous memory */
     int prot;           /* protection of [0, acc) */
 };
 
@@ -270,6 +271,15 @@ struct faultfs {
 
     /* set on images */
     char *pattern;
+
+    /* a cleared region of a freed file, PROT_NONE, for the next file that
+     * asks for a reservation of the same size (faultfs_reuse) */
+    struct faultfs__region spare;
+
+    /* /proc/self/pagemap of the process that opened it (-1: not yet,
+     * -2: unavailable), for faultfs__region_untouched() */
+    int pagemap_fd;
+    long pagemap_pid;
 };
 
 /* fs.c, vfs.c */
@@ -293,7 +303,33 @@ int faultfs__region_resize(faultfs *fs, struct faultfs__inode *ino,
                            uint64_t old_size);
 /* Apply the protection the current mappings call for. */
 void faultfs__region_protect(struct faultfs__inode *ino);
+/*
+ * Mark in zero[0..n) (1 = yes) the pages first.. of ino's volatile state
+ * that read as zero without being looked at: pages of the anonymous part
+ * of the region that nothing has touched since it was reserved (neither
+ * present nor swapped out in the page table). Looking at them instead
+ * would fault each in, then fault again on the program's first store.
+ * Leaves zero[] all 0 when the page table cannot be read.
+ */
+void faultfs__region_untouched(faultfs *fs, const struct faultfs__inode *ino,
+                               uint64_t first, uint64_t n, unsigned char *zero);
+/* faultfs__region_untouched() over a run of pages, a window at a time. */
+#define FAULTFS__ZW_PAGES 1024
+struct faultfs__zero_window {
+    uint64_t start, n; /* pages [start, start + n); n = 0: none yet */
+    unsigned char zero[FAULTFS__ZW_PAGES];
+};
+/* Page pg (< last) of ino reads as zero without being looked at; pages
+ * must be asked in ascending order. */
+bool faultfs__untouched_at(faultfs *fs, const struct faultfs__inode *ino,
+                           uint64_t pg, uint64_t last,
+                           struct faultfs__zero_window *w);
+/* Close what faultfs__region_untouched() opened. */
+void faultfs__pagemap_close(faultfs *fs);
 void faultfs__region_free(struct faultfs__inode *ino);
+/* Free ino's region, or keep it cleared as fs->spare (when the page table
+ * can be read, so clearing costs the touched pages only). */
+void faultfs__region_retire(faultfs *fs, struct faultfs__inode *ino);
 /* Volatile bytes of page pg (zero past vsize); may point into scratch. */
 const unsigned char *faultfs__volatile_page(faultfs *fs,
                                             struct faultfs__inode *ino,

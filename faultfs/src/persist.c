@@ -37,6 +37,19 @@ static bool same(const unsigned char *a, const unsigned char *b, size_t n)
     return a == b || memcmp(a, b, n) == 0;
 }
 
+/*
+ * Pages of a whole-file run that read as zero without being looked at: a
+ * sync_file after growth would otherwise fault in every new page only to
+ * find it zero. Sync ranges name pages the program wrote: looked at.
+ */
+static bool untouched(faultfs *fs, const struct faultfs__inode *ino,
+                      const struct pages *ps, uint64_t i,
+                      struct faultfs__zero_window *w)
+{
+    return !ps->list &&
+           faultfs__untouched_at(fs, ino, ps->first + i, ps->first + ps->n, w);
+}
+
 static uint32_t diff_sectors(const faultfs *fs, const unsigned char *o,
                              const unsigned char *n)
 {
@@ -60,6 +73,7 @@ static int persist(faultfs *fs, struct faultfs__inode *ino,
 {
     size_t page = fs->page, sector = fs->sector;
     unsigned char *scratch = malloc(page), *mix = malloc(page);
+    struct faultfs__zero_window zw = { .n = 0 };
     int rc = MP_OK;
 
     if (!scratch || !mix) {
@@ -68,7 +82,10 @@ static int persist(faultfs *fs, struct faultfs__inode *ino,
     }
     for (uint64_t i = 0; i < ps->n && budget > 0 && rc == MP_OK; i++) {
         uint64_t pg = page_at(ps, i);
-        const unsigned char *v = faultfs__volatile_page(fs, ino, pg, scratch);
+        const unsigned char *v =
+            untouched(fs, ino, ps, i, &zw)
+                ? NULL
+                : faultfs__volatile_page(fs, ino, pg, scratch);
         const unsigned char *d = faultfs__durable_page(&ino->dur, pg, page);
         if (same(v, d, page)) {
             continue;
@@ -112,13 +129,17 @@ static int count_dirty(faultfs *fs, struct faultfs__inode *ino,
                        const struct pages *ps, uint64_t *total)
 {
     unsigned char *scratch = malloc(fs->page);
+    struct faultfs__zero_window zw = { .n = 0 };
     if (!scratch) {
         return MP_ENOMEM;
     }
     *total = 0;
     for (uint64_t i = 0; i < ps->n; i++) {
         uint64_t pg = page_at(ps, i);
-        const unsigned char *v = faultfs__volatile_page(fs, ino, pg, scratch);
+        const unsigned char *v =
+            untouched(fs, ino, ps, i, &zw)
+                ? NULL
+                : faultfs__volatile_page(fs, ino, pg, scratch);
         const unsigned char *d = faultfs__durable_page(&ino->dur, pg, fs->page);
         if (!same(v, d, fs->page)) {
             *total += diff_sectors(fs, d, v);

@@ -12,6 +12,7 @@
  * last page reads as zeros.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -88,6 +89,7 @@ static int populate(faultfs *fs, struct faultfs__inode *ino)
                 /* Base bytes past base_len belong to a cut-off size. */
                 memset(g->mem + n, 0, (size_t)(mapped - n));
             }
+            g->anon_from = mapped;
         } else {
             memcpy(g->mem, d->base->mem, (size_t)n);
         }
@@ -125,11 +127,21 @@ int faultfs__region_need(faultfs *fs, struct faultfs__inode *ino, uint64_t want,
     if (g->mem && g->reserved >= need && g->reserved >= round_os(want)) {
         return MP_OK;
     }
-    rc = reserve(want, need, &g->mem, &g->reserved);
+    if (!old.mem && fs->spare.mem &&
+        fs->spare.reserved == round_os(want < need ? need : want)) {
+        /* A freed file's region, cleared: its pages are still in the page
+         * table, so the program's first stores do not fault. */
+        *g = fs->spare;
+        memset(&fs->spare, 0, sizeof(fs->spare));
+        rc = MP_OK;
+    } else {
+        rc = reserve(want, need, &g->mem, &g->reserved);
+    }
     if (rc != MP_OK) {
         *g = old;
         return old.mem && old.reserved >= need ? MP_OK : rc;
     }
+    g->anon_from = 0;
     if (old.mem && g->reserved <= old.reserved) {
         /* No bigger than what we have: keep the old one. */
         munmap(g->mem, (size_t)g->reserved);
@@ -203,6 +215,74 @@ void faultfs__region_protect(struct faultfs__inode *ino)
     }
 }
 
+static int pagemap_fd(faultfs *fs);
+
+/* Zero the touched pages of [from, to) of g (accessible, writable). */
+static bool clear_touched(faultfs *fs, struct faultfs__region *g, uint64_t from,
+                          uint64_t to)
+{
+    uint64_t os = faultfs__os_page(), ent[256];
+    int fd = pagemap_fd(fs);
+
+    if (fd < 0) {
+        return false;
+    }
+    for (uint64_t a = from / os, b = to / os; a < b;) {
+        uint64_t k = b - a < 256 ? b - a : 256;
+        uintptr_t va = (uintptr_t)(g->mem + a * os);
+        if (pread(fd, ent, (size_t)k * sizeof(ent[0]),
+                  (off_t)(va / os * sizeof(ent[0]))) !=
+            (ssize_t)(k * sizeof(ent[0]))) {
+            return false;
+        }
+        for (uint64_t j = 0; j < k; j++) {
+            if (ent[j] & ((uint64_t)3 << 62)) { /* present or swapped */
+                memset(g->mem + (a + j) * os, 0, (size_t)os);
+            }
+        }
+        a += k;
+    }
+    return true;
+}
+
+void faultfs__region_retire(faultfs *fs, struct faultfs__inode *ino)
+{
+    struct faultfs__region *g = &ino->reg;
+    bool keep = g->mem != NULL;
+
+    if (keep && fs->spare.mem) {
+        keep = g->reserved > fs->spare.reserved;
+    }
+    if (keep && g->anon_from) {
+        /* The part mapped from an image's memfd becomes plain anonymous
+         * memory again (untouched, so nothing to clear). */
+        keep = mmap(g->mem, (size_t)g->anon_from, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+                    0) != MAP_FAILED;
+    }
+    if (keep && g->acc > g->anon_from) {
+        keep = (g->prot == (PROT_READ | PROT_WRITE) ||
+                mprotect(g->mem + g->anon_from, (size_t)(g->acc - g->anon_from),
+                         PROT_READ | PROT_WRITE) == 0) &&
+               clear_touched(fs, g, g->anon_from, g->acc);
+    }
+    if (keep && g->acc) {
+        keep = mprotect(g->mem, (size_t)g->acc, PROT_NONE) == 0;
+    }
+    if (!keep) {
+        faultfs__region_free(ino);
+        return;
+    }
+    if (fs->spare.mem) {
+        munmap(fs->spare.mem, (size_t)fs->spare.reserved);
+    }
+    fs->spare = *g;
+    fs->spare.acc = 0;
+    fs->spare.anon_from = 0;
+    fs->spare.prot = PROT_NONE;
+    memset(g, 0, sizeof(*g));
+}
+
 void faultfs__region_free(struct faultfs__inode *ino)
 {
     if (ino->reg.mem) {
@@ -245,4 +325,111 @@ const unsigned char *faultfs__volatile_page(faultfs *fs,
     memcpy(scratch, src, (size_t)have);
     memset(scratch + have, 0, (size_t)(page - have));
     return scratch;
+}
+
+/* Page-table entry bits of /proc/<pid>/pagemap (kernel admin-guide/mm). */
+#define PM_PRESENT ((uint64_t)1 << 63)
+#define PM_SWAPPED ((uint64_t)1 << 62)
+
+static int pagemap_fd(faultfs *fs)
+{
+    long pid = (long)getpid();
+    if (fs->pagemap_fd >= 0 && fs->pagemap_pid != pid) {
+        /* A forked copy: the descriptor still reads the parent's table. */
+        close(fs->pagemap_fd);
+        fs->pagemap_fd = -1;
+    }
+    if (fs->pagemap_fd == -1) {
+        int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        fs->pagemap_fd = fd >= 0 ? fd : -2;
+        fs->pagemap_pid = pid;
+    }
+    return fs->pagemap_fd;
+}
+
+void faultfs__pagemap_close(faultfs *fs)
+{
+    if (fs->pagemap_fd >= 0) {
+        close(fs->pagemap_fd);
+    }
+    fs->pagemap_fd = -1;
+}
+
+void faultfs__region_untouched(faultfs *fs, const struct faultfs__inode *ino,
+                               uint64_t first, uint64_t n, unsigned char *zero)
+{
+    const struct faultfs__region *g = &ino->reg;
+    uint64_t os = faultfs__os_page(), page = fs->page;
+    uint64_t lo, hi, ent[256];
+    int fd;
+
+    memset(zero, 0, (size_t)n);
+    if (!g->mem || n == 0) {
+        return;
+    }
+    /* Only whole pages of the anonymous, accessible part. */
+    lo = first * page;
+    hi = (first + n) * page;
+    if (lo < g->anon_from) {
+        lo = (g->anon_from + page - 1) / page * page;
+    }
+    if (hi > g->acc) {
+        hi = g->acc / page * page;
+    }
+    if (lo >= hi || (fd = pagemap_fd(fs)) < 0) {
+        return;
+    }
+    if (page > os) {
+        /* A page spans page / os (<= 256) OS pages: untouched only if all
+         * of them are. */
+        for (uint64_t pg = lo / page; pg < hi / page; pg++) {
+            uint64_t cnt = page / os;
+            uintptr_t va = (uintptr_t)(g->mem + pg * page);
+            bool all =
+                cnt <= 256 && pread(fd, ent, (size_t)cnt * sizeof(ent[0]),
+                                    (off_t)(va / os * sizeof(ent[0]))) ==
+                                  (ssize_t)(cnt * sizeof(ent[0]));
+            for (uint64_t j = 0; all && j < cnt; j++) {
+                all = !(ent[j] & (PM_PRESENT | PM_SWAPPED));
+            }
+            zero[pg - first] = all;
+        }
+        return;
+    }
+    /* Pages no bigger than an OS page: OS pages [a, b) cover the bytes,
+     * and every page inside an untouched OS page is untouched. */
+    for (uint64_t a = lo / os, b = (hi + os - 1) / os; a < b;) {
+        uint64_t k = b - a < 256 ? b - a : 256;
+        uintptr_t va = (uintptr_t)(g->mem + a * os);
+        ssize_t got = pread(fd, ent, (size_t)k * sizeof(ent[0]),
+                            (off_t)(va / os * sizeof(ent[0])));
+        if (got != (ssize_t)(k * sizeof(ent[0]))) {
+            memset(zero, 0, (size_t)n);
+            return;
+        }
+        for (uint64_t j = 0; j < k; j++) {
+            uint64_t s = (a + j) * os, e = s + os;
+            if (ent[j] & (PM_PRESENT | PM_SWAPPED)) {
+                continue;
+            }
+            s = s < lo ? lo : s;
+            e = e > hi ? hi : e;
+            for (uint64_t off = s; off < e; off += page) {
+                zero[off / page - first] = 1;
+            }
+        }
+        a += k;
+    }
+}
+
+bool faultfs__untouched_at(faultfs *fs, const struct faultfs__inode *ino,
+                           uint64_t pg, uint64_t last,
+                           struct faultfs__zero_window *w)
+{
+    if (pg < w->start || pg >= w->start + w->n) {
+        w->start = pg;
+        w->n = last - pg < FAULTFS__ZW_PAGES ? last - pg : FAULTFS__ZW_PAGES;
+        faultfs__region_untouched(fs, ino, pg, w->n, w->zero);
+    }
+    return w->zero[pg - w->start] != 0;
 }

@@ -72,7 +72,8 @@ static uint32_t counting(const faultfs *fs, const struct faultfs__dirty *d,
 }
 
 static int scan_file(faultfs *fs, struct faultfs__inode *ino,
-                     struct faultfs__sfile *f, unsigned char *scratch)
+                     struct faultfs__sfile *f, unsigned char *scratch,
+                     struct faultfs__zero_window *zw)
 {
     size_t page = fs->page, cap = 0;
     uint64_t npages = (ino->vsize + page - 1) / page;
@@ -86,7 +87,10 @@ static int scan_file(faultfs *fs, struct faultfs__inode *ino,
         return rc;
     }
     for (uint64_t pg = 0; pg < npages; pg++) {
-        const unsigned char *v = faultfs__volatile_page(fs, ino, pg, scratch);
+        const unsigned char *v =
+            faultfs__untouched_at(fs, ino, pg, npages, zw)
+                ? NULL
+                : faultfs__volatile_page(fs, ino, pg, scratch);
         const unsigned char *o = faultfs__durable_page(&ino->dur, pg, page);
         struct faultfs__dirty *d;
         if (same(v, o, page)) {
@@ -181,7 +185,8 @@ static int build(faultfs *fs, struct faultfs__snap *s)
     for (struct faultfs__inode *ino = fs->inodes; ino && rc == MP_OK;
          ino = ino->next) {
         if (reachable(fs, ino)) {
-            rc = scan_file(fs, ino, &s->files[s->nfiles++], scratch);
+            struct faultfs__zero_window zw = { .n = 0 };
+            rc = scan_file(fs, ino, &s->files[s->nfiles++], scratch, &zw);
         }
     }
     for (size_t i = 0; i < fs->dur.n && rc == MP_OK; i++) {

@@ -35,7 +35,7 @@ typedef struct mp_iter {
     uint64_t priv_pos;
     uint64_t priv_word;
     uint64_t priv_end;
-    uint64_t *priv_skip;
+    const uint64_t *priv_skip;
     size_t priv_nskip;
     size_t priv_skip_pos;
 } mp_iter;
