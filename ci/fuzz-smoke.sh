@@ -7,7 +7,8 @@
 # corpora are never written.
 #
 # Usage: ci/fuzz-smoke.sh [--time SECONDS] [--targets "ops crash ..."]
-#                         [--out DIR] [--no-build] [--help]
+#                         [--jobs N] [--out DIR] [--no-build] [--help]
+#   --jobs N  targets run N at a time (default 1; ci/test.sh uses nproc)
 # Env:   MP_FUZZ_SMOKE_SECONDS  seconds per target (default 30)
 #        MP_FUZZ_TARGETS        targets (default: ops crash faults open subpage)
 #        MP_FUZZ_BUILD_DIR      libFuzzer build (default build/fuzz-libfuzzer)
@@ -21,13 +22,15 @@ targets=${MP_FUZZ_TARGETS:-"ops crash faults open subpage"}
 bdir=${MP_FUZZ_BUILD_DIR:-build/fuzz-libfuzzer}
 out=""
 build=1
+par=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --time) secs=$2; shift ;;
     --targets) targets=$2; shift ;;
     --out) out=$2; shift ;;
+    --jobs) par=$2; shift ;;
     --no-build) build=0 ;;
-    -h | --help) sed -n '2,15p' "$0" | sed -E 's/^# ?//'; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed -E 's/^# ?//'; exit 0 ;;
     *) echo "fuzz-smoke: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -54,22 +57,39 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
 rows=()
-echo "=== fuzz smoke: ${secs}s per target: $targets"
-for t in $targets; do
-    bin="$bdir/fuzz/fuzz_$t"
-    if [ ! -x "$bin" ]; then
-        echo "fuzz-smoke: $bin not built" >&2
-        exit 2
-    fi
-    work="$out/$t"
+
+# One target: its log and exit status go under $out/<target>/.
+run_target() {
+    local t=$1 bin="$bdir/fuzz/fuzz_$1" work="$out/$1" ml rc=0
     mkdir -p "$work/corpus" "$work/artifacts"
     cp corpora/"$t"/* "$work/corpus/" 2>/dev/null || true
     ml=$(option "$t" max_len)
-    rc=0
     "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
         ${ml:+-max_len=$ml} -dict="fuzz/$t.dict" \
         -artifact_prefix="$work/artifacts/" \
         "$work/corpus" "corpora/regressions/$t" >"$work/log.txt" 2>&1 || rc=$?
+    echo "$rc" >"$work/rc"
+    echo "    $t done (exit $rc)"
+}
+
+for t in $targets; do
+    if [ ! -x "$bdir/fuzz/fuzz_$t" ]; then
+        echo "fuzz-smoke: $bdir/fuzz/fuzz_$t not built" >&2
+        exit 2
+    fi
+done
+echo "=== fuzz smoke: ${secs}s per target, $par at a time: $targets"
+for t in $targets; do
+    while [ "$(jobs -rp | wc -l)" -ge "$par" ]; do
+        wait -n || true
+    done
+    run_target "$t" &
+done
+wait
+
+for t in $targets; do
+    work="$out/$t"
+    rc=$(cat "$work/rc" 2>/dev/null || echo 2)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log.txt")
     eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log.txt")
     cov0=$(grep -m1 -E 'INITED cov: ' "$work/log.txt" | sed -E 's/.*cov: ([0-9]+).*/\1/')

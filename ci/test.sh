@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # The test command: install what is missing, then build and run every test
 # under the default build (gcc, warnings as errors), ASan+UBSan (clang),
-# valgrind memcheck (leaks fail) and ThreadSanitizer. Usage: ci/test.sh
-# [preset...]; with no argument debug, asan, valgrind and tsan run (tsan
-# runs the tests labelled "threads"). Exits non-zero on any failure.
+# valgrind memcheck (leaks fail) and ThreadSanitizer, then a bounded
+# libFuzzer smoke run of every fuzz target. Usage: ci/test.sh [preset...];
+# with no argument debug, asan, valgrind, tsan and fuzz run (tsan runs the
+# tests labelled "threads"; fuzz is ci/fuzz-smoke.sh, 30 s per target,
+# MP_FUZZ_SMOKE_SECONDS to change). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/deps.sh
 
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(debug asan valgrind tsan)
+[ ${#presets[@]} -gt 0 ] || presets=(debug asan valgrind tsan fuzz)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 for p in "${presets[@]}"; do
+    if [ "$p" = fuzz ]; then
+        # Builds the fuzz-libfuzzer preset itself; targets share the cores.
+        bash ci/fuzz-smoke.sh --jobs "$jobs"
+        continue
+    fi
     echo "=== [$p] configure and build"
     cmake --preset "$p" >/dev/null
     cmake --build --preset "$p" -j "$jobs"
