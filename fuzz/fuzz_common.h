@@ -130,9 +130,13 @@ void fz_disk_from_bits(struct fz_disk *d, unsigned bits, uint8_t seed);
  *  it with fz_fs_free(). @return as faultfs_new(). */
 int fz_fs_new(const struct fz_disk *d, faultfs **out);
 
-/** Give back a faultfs from fz_fs_new() (every file closed) for reuse.
- *  Accepts NULL. */
+/** Give back a faultfs from fz_fs_new() or an image (every file closed)
+ *  for reuse. Accepts NULL. */
 void fz_fs_free(faultfs *fs);
+
+/** Let the next crash image of fs be built in a pooled faultfs
+ *  (faultfs_image_spare); release the image with fz_fs_free(). */
+void fz_image_spare(faultfs *fs);
 
 /** Executor settings for a file FZ_PATH of FZ_PAGE bytes per page. */
 void fz_exec_config(struct mph_exec_config *ec, faultfs *fs);

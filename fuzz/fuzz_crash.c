@@ -100,7 +100,9 @@ static int judge(const char *target, const struct fz_crash_input *in,
                  unsigned flags, const char *context)
 {
     faultfs *img = NULL;
-    int rc = faultfs_image_from_bytes(fs, in->tear, in->ntear, &img);
+    int rc;
+    fz_image_spare(fs);
+    rc = faultfs_image_from_bytes(fs, in->tear, in->ntear, &img);
     if (rc == MP_ENOMEM) {
         return rc;
     }
@@ -109,7 +111,7 @@ static int judge(const char *target, const struct fz_crash_input *in,
                 mp_error_name(rc));
     }
     rc = fz_judge_image(target, in->w, img, m, prev, cur, flags, context);
-    faultfs_free(img);
+    fz_fs_free(img);
     return rc;
 }
 

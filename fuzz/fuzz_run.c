@@ -22,7 +22,7 @@ void fz_disk_from_bits(struct fz_disk *d, unsigned bits, uint8_t seed)
  * run. The pool is the fuzz process's own; targets run one input at a
  * time (libFuzzer, AFL++ persistent mode, the replayer).
  */
-#define FZ_POOL 4
+#define FZ_POOL 6
 static faultfs *fz_pool[FZ_POOL];
 static size_t fz_pooled;
 
@@ -52,6 +52,13 @@ int fz_fs_new(const struct fz_disk *d, faultfs **out)
         faultfs_free(fs);
     }
     return faultfs_new(&fc, out);
+}
+
+void fz_image_spare(faultfs *fs)
+{
+    if (fz_pooled > 0) {
+        faultfs_image_spare(fs, fz_pool[--fz_pooled]);
+    }
 }
 
 void fz_fs_free(faultfs *fs)

@@ -201,6 +201,19 @@ FAULTFS_API MP_NODISCARD int faultfs_reuse(faultfs *fs,
                                            const struct faultfs_config *cfg);
 
 /**
+ * Hand fs a faultfs to build its next crash image in: the next
+ * faultfs_image_* call resets `spare` as faultfs_reuse() would (with fs's
+ * configuration) and returns it as the image, instead of making a new
+ * faultfs - so a loop that opens one image per run reuses the image's
+ * memory too (a reused region takes a base of up to 4 MiB as a copy
+ * rather than mapping it, as its pages are already in the page table).
+ * fs owns spare from now on (an earlier spare not yet used is freed; so
+ * is this one by faultfs_free(fs) if no image is made). spare must have
+ * no open file. Accepts fs NULL (spare is freed) and spare NULL.
+ */
+FAULTFS_API void faultfs_image_spare(faultfs *fs, faultfs *spare);
+
+/**
  * The I/O backend to put in mp_options.vfs. Valid until faultfs_free(fs).
  * Paths are names in this faultfs's flat namespace (any string; the part
  * before the last '/' is the directory only for messages).

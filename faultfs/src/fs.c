@@ -112,9 +112,30 @@ int faultfs_new(const struct faultfs_config *cfg, faultfs **out)
     return MP_OK;
 }
 
-int faultfs__new_like(const faultfs *fs, faultfs **out)
+int faultfs__new_like(faultfs *fs, faultfs **out)
 {
+    faultfs *sp = fs->image_spare;
+    if (sp) {
+        fs->image_spare = NULL;
+        if (faultfs_reuse(sp, &fs->cfg) == MP_OK) {
+            *out = sp;
+            return MP_OK;
+        }
+        faultfs_free(sp);
+    }
     return faultfs_new(&fs->cfg, out);
+}
+
+void faultfs_image_spare(faultfs *fs, faultfs *spare)
+{
+    if (!fs || spare == fs) {
+        faultfs_free(spare == fs ? NULL : spare);
+        return;
+    }
+    pthread_mutex_lock(&fs->mu);
+    faultfs_free(fs->image_spare);
+    fs->image_spare = spare;
+    pthread_mutex_unlock(&fs->mu);
 }
 
 static void names_free(struct faultfs__names *ns)
@@ -162,6 +183,8 @@ static void release(faultfs *fs, bool keep_regions)
     free(fs->trace);
     free(fs->pattern);
     if (!keep_regions) {
+        faultfs_free(fs->image_spare);
+        fs->image_spare = NULL;
         if (fs->spare.mem) {
             munmap(fs->spare.mem, (size_t)fs->spare.reserved);
         }
@@ -183,6 +206,7 @@ int faultfs_reuse(faultfs *fs, const struct faultfs_config *cfg)
 {
     struct faultfs_config c;
     struct faultfs__region spare;
+    faultfs *image_spare;
     int rc, fd;
     long pid;
 
@@ -199,6 +223,7 @@ int faultfs_reuse(faultfs *fs, const struct faultfs_config *cfg)
         }
     }
     release(fs, true);
+    image_spare = fs->image_spare;
     spare = fs->spare;
     fd = fs->pagemap_fd;
     pid = fs->pagemap_pid;
@@ -213,6 +238,7 @@ int faultfs_reuse(faultfs *fs, const struct faultfs_config *cfg)
     }
     init_fresh(fs, &c);
     fs->spare = spare;
+    fs->image_spare = image_spare;
     fs->pagemap_fd = fd;
     fs->pagemap_pid = pid;
     return MP_OK;

@@ -107,6 +107,7 @@ struct faultfs__region {
     uint64_t reserved;  /* bytes reserved at mem */
     uint64_t acc;       /* [0, acc) is accessible (OS-page multiple) */
     uint64_t anon_from; /* [anon_from, reserved) is anonymous memory */
+    bool warm;          /* reused: its pages are in the page table */
     int prot;           /* protection of [0, acc) */
 };
 
@@ -275,6 +276,8 @@ struct faultfs {
     /* a cleared region of a freed file, PROT_NONE, for the next file that
      * asks for a reservation of the same size (faultfs_reuse) */
     struct faultfs__region spare;
+    /* where the next image is built (faultfs_image_spare), or NULL */
+    faultfs *image_spare;
 
     /* /proc/self/pagemap of the process that opened it (-1: not yet,
      * -2: unavailable), for faultfs__region_untouched() */
@@ -289,7 +292,9 @@ int faultfs__inode_new(faultfs *fs, struct faultfs__inode **out);
 void faultfs__gc(faultfs *fs);
 int faultfs__names_add(struct faultfs__names *ns, const char *name,
                        struct faultfs__inode *ino);
-int faultfs__new_like(const faultfs *fs, faultfs **out);
+/* A new faultfs with fs's configuration for an image: fs's image spare
+ * (faultfs_image_spare) if it has one. */
+int faultfs__new_like(faultfs *fs, faultfs **out);
 char *faultfs__strdup(const char *s);
 
 /* region.c */

@@ -64,6 +64,9 @@ static int reserve(uint64_t want, uint64_t need, unsigned char **mem,
     return MP_OK;
 }
 
+/* Bases up to this size are copied into a reused region (see populate). */
+#define WARM_COPY_MAX ((uint64_t)4 << 20)
+
 /* Fill a fresh region with the file's durable bytes, cut at vsize. */
 static int populate(faultfs *fs, struct faultfs__inode *ino)
 {
@@ -78,7 +81,10 @@ static int populate(faultfs *fs, struct faultfs__inode *ino)
     g->prot = PROT_READ | PROT_WRITE;
     if (d->base && d->base_len) {
         uint64_t n = min64(g->acc, d->base_len);
-        if (d->base->fd >= 0) {
+        /* Mapped copy-on-write, the kernel copies only the pages stored
+         * into; a reused region already has its pages, so a small base is
+         * cheaper copied than faulted in again. */
+        if (d->base->fd >= 0 && !(g->warm && n <= WARM_COPY_MAX)) {
             mapped = min64(round_os(n), g->acc);
             if (mapped &&
                 mmap(g->mem, (size_t)mapped, PROT_READ | PROT_WRITE,
@@ -132,10 +138,12 @@ int faultfs__region_need(faultfs *fs, struct faultfs__inode *ino, uint64_t want,
         /* A freed file's region, cleared: its pages are still in the page
          * table, so the program's first stores do not fault. */
         *g = fs->spare;
+        g->warm = true;
         memset(&fs->spare, 0, sizeof(fs->spare));
         rc = MP_OK;
     } else {
         rc = reserve(want, need, &g->mem, &g->reserved);
+        g->warm = false;
     }
     if (rc != MP_OK) {
         *g = old;
@@ -279,6 +287,7 @@ void faultfs__region_retire(faultfs *fs, struct faultfs__inode *ino)
     fs->spare = *g;
     fs->spare.acc = 0;
     fs->spare.anon_from = 0;
+    fs->spare.warm = false;
     fs->spare.prot = PROT_NONE;
     memset(g, 0, sizeof(*g));
 }

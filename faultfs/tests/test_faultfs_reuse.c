@@ -261,6 +261,76 @@ static void crash_after_growth_counts_stored_pages(void **state)
     faultfs_free(fs);
 }
 
+/* An image built in a spare equals one built fresh, byte for byte, and
+ * the spare is what comes back. */
+static void image_in_a_spare_equals_a_fresh_image(void **state)
+{
+    static const uint8_t tear[] = { 0, 1, 2, 1, 0, 2, 2, 1, 0, 1 };
+    faultfs *fs = new_fs(1024), *spare, *a = NULL, *b = NULL;
+    unsigned char *m, *x, *y;
+    struct mp_io_file *f = fft_raw_file(fs, "i", 64 * 1024, &m);
+    uint64_t sa = 0, sb = 0;
+    (void)state;
+
+    memset(m, 0x31, 64 * 1024);
+    assert_int_equal(f->methods->sync_file(f), MP_OK);
+    memset(m + 5 * 1024, 0x32, 3 * 1024);
+    memset(m + 40 * 1024 + 100, 0x33, 700);
+    assert_int_equal(faultfs_crash_now(fs), MP_OK);
+    close_file(f);
+
+    assert_int_equal(faultfs_image_from_bytes(fs, tear, sizeof(tear), &a),
+                     MP_OK);
+    /* A spare that held a file of its own: nothing of it may remain. */
+    spare = new_fs(4096);
+    f = fft_raw_file(spare, "other", 16 * 4096, &m);
+    memset(m, 0x7E, 16 * 4096);
+    close_file(f);
+    faultfs_image_spare(fs, spare);
+    assert_int_equal(faultfs_image_from_bytes(fs, tear, sizeof(tear), &b),
+                     MP_OK);
+    assert_ptr_equal(b, spare);
+    assert_string_equal(faultfs_image_pattern(a), faultfs_image_pattern(b));
+    assert_int_equal(faultfs_file_count(b), 1);
+    assert_int_equal(faultfs_file_size(a, "i", &sa), MP_OK);
+    assert_int_equal(faultfs_file_size(b, "i", &sb), MP_OK);
+    assert_int_equal(sa, sb);
+    x = malloc((size_t)sa);
+    y = malloc((size_t)sa);
+    assert_non_null(x);
+    assert_non_null(y);
+    for (int durable = 0; durable < 2; durable++) {
+        assert_int_equal(faultfs_file_read(a, "i", durable, 0, x, (size_t)sa),
+                         MP_OK);
+        assert_int_equal(faultfs_file_read(b, "i", durable, 0, y, (size_t)sa),
+                         MP_OK);
+        assert_memory_equal(x, y, (size_t)sa);
+    }
+    /* Opened and mapped (the reused region takes the base as a copy). */
+    {
+        const struct mp_vfs *vfs = faultfs_vfs(b);
+        struct mp_io_file *g;
+        unsigned char *gm;
+        uint64_t reserved;
+        int os = 0;
+        assert_int_equal(vfs->open(vfs, "i", 0, &g, &os), MP_OK);
+        assert_int_equal(
+            g->methods->map(g, (uint64_t)1 << 24, sa, (void **)&gm, &reserved),
+            MP_OK);
+        assert_memory_equal(gm, y, (size_t)sa);
+        close_file(g);
+    }
+    free(x);
+    free(y);
+    faultfs_free(a);
+    faultfs_free(b);
+    /* An unused spare dies with its owner (valgrind checks the leak). */
+    faultfs_image_spare(fs, new_fs(4096));
+    faultfs_image_spare(fs, new_fs(4096));
+    faultfs_free(fs);
+    faultfs_image_spare(NULL, new_fs(4096));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +341,7 @@ int main(void)
         cmocka_unit_test(sync_file_after_growth_small_pages),
         cmocka_unit_test(sync_file_after_growth_large_pages),
         cmocka_unit_test(crash_after_growth_counts_stored_pages),
+        cmocka_unit_test(image_in_a_spare_equals_a_fresh_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
