@@ -141,12 +141,14 @@ int mp_protected_alloc_bulk(mp_pager *p, size_t count, mp_protected_id *out)
         return MP_ELIMIT;
     }
     need += 2 * (uint64_t)count;
-    rc = mp__ensure_free(p, need);
+    /* Room for the slots before growing: a growth followed by a refusal
+     * would leave an uncommitted page count behind. Only capacity changes. */
+    rc = mp__grow_array(p, (void **)&p->dir, sizeof(*p->dir), &p->dir_cap,
+                        new_slots);
     if (rc != MP_OK) {
         return rc;
     }
-    rc = mp__grow_array(p, (void **)&p->dir, sizeof(*p->dir), &p->dir_cap,
-                        new_slots);
+    rc = mp__ensure_free(p, need);
     if (rc != MP_OK) {
         return rc;
     }

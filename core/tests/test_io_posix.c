@@ -1,0 +1,529 @@
+/*
+ * test_io_posix.c - the posix backend's refusals and OS failures, reached
+ * through real conditions: names that exist or do not, a directory where a
+ * file should be, a file where a directory should be, a device that cannot
+ * be synced or mapped, a file-size limit and an address-space limit set in
+ * a forked child. Each checks the code returned and the state after.
+ *
+ * The backend is named explicitly (mp_vfs_posix()), so the faultfs build
+ * of the core's tests (faultfs_core_io_posix) has nothing to add and skips.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#if defined(__has_include)
+# if __has_include(<valgrind/valgrind.h>)
+#  include <valgrind/valgrind.h>
+# endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+# define RUNNING_ON_VALGRIND 0
+#endif
+
+#include "mpt.h"
+
+#define PS 1024
+
+static const struct mp_vfs *vfs(void)
+{
+    return mp_vfs_posix();
+}
+
+static void posix_options(struct mp_options *opt)
+{
+    mpt_default_options(opt);
+    opt->vfs = mp_vfs_posix();
+}
+
+/* A plain file of `bytes` zero bytes at path, opened read-write. */
+static struct mp_io_file *plain_file(const char *path, uint64_t bytes)
+{
+    struct mp_io_file *f = NULL;
+    int os = 0;
+    remove(path);
+    assert_int_equal(vfs()->open(vfs(), path, MP_IO_CREATE, &f, &os), MP_OK);
+    assert_int_equal(f->methods->grow(f, bytes), MP_OK);
+    return f;
+}
+
+static void open_reports_existing_and_impossible_names(void **state)
+{
+    char path[512], under[600];
+    struct mp_io_file *f = NULL;
+    int os = 0;
+    (void)state;
+    snprintf(path, sizeof(path), "%s", mpt_path("io_names"));
+    f = plain_file(path, 0);
+    assert_int_equal(f->methods->close(f), MP_OK);
+
+    /* Exclusive create of a name that exists. */
+    assert_int_equal(vfs()->open(vfs(), path, MP_IO_CREATE, &f, &os),
+                     MP_EEXIST);
+    assert_null(f);
+    assert_int_equal(os, EEXIST);
+    /* A regular file used as a directory: ENOTDIR, reported as MP_EIO. */
+    snprintf(under, sizeof(under), "%s/x", path);
+    os = 0;
+    assert_int_equal(vfs()->open(vfs(), under, 0, &f, &os), MP_EIO);
+    assert_int_equal(os, ENOTDIR);
+    assert_int_equal(vfs()->remove(vfs(), under, &os), MP_EIO);
+    assert_int_equal(os, ENOTDIR);
+    /* A name that is gone. */
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(vfs()->open(vfs(), path, 0, &f, &os), MP_ENOENT);
+    assert_int_equal(vfs()->remove(vfs(), path, &os), MP_ENOENT);
+    /* The OS error pointers are optional. */
+    assert_int_equal(vfs()->remove(vfs(), path, NULL), MP_ENOENT);
+}
+
+static void pager_refuses_a_directory_and_a_missing_directory(void **state)
+{
+    char dir[512], path[600];
+    mp_pager *p = NULL;
+    struct mp_options opt;
+    (void)state;
+    posix_options(&opt);
+    snprintf(dir, sizeof(dir), "%s", mpt_path("io_dir"));
+    assert_int_equal(mkdir(dir, 0755), 0);
+    /* A directory opened for writing: EISDIR, MP_EIO; nothing created. */
+    assert_int_equal(mp_pager_open(dir, PS, &opt, &p), MP_EIO);
+    assert_null(p);
+    /* Create exists-checks the name first: a directory is in the way. */
+    assert_int_equal(mp_pager_create(dir, PS, &opt, &p), MP_EEXIST);
+    /* Create in a directory that does not exist. */
+    snprintf(path, sizeof(path), "%s/missing/file.mp", dir);
+    assert_int_equal(mp_pager_create(path, PS, &opt, &p), MP_ENOENT);
+    assert_null(p);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void rename_never_replaces(void **state)
+{
+    char a[512], b[512], c[512];
+    struct mp_io_file *f;
+    int os = 0;
+    (void)state;
+    snprintf(a, sizeof(a), "%s", mpt_path("io_ren_a"));
+    snprintf(b, sizeof(b), "%s", mpt_path("io_ren_b"));
+    snprintf(c, sizeof(c), "%s", mpt_path("io_ren_c"));
+    f = plain_file(a, 10);
+    assert_int_equal(f->methods->close(f), MP_OK);
+    f = plain_file(b, 20);
+    assert_int_equal(f->methods->close(f), MP_OK);
+    assert_int_equal(vfs()->rename(vfs(), a, b, &os), MP_EEXIST);
+    assert_int_equal(os, EEXIST);
+    /* Both names still hold their own file. */
+    assert_int_equal(mpt_file_size(a), 10);
+    assert_int_equal(mpt_file_size(b), 20);
+    remove(c);
+    assert_int_equal(vfs()->rename(vfs(), c, a, &os), MP_ENOENT);
+    assert_int_equal(vfs()->rename(vfs(), a, c, &os), MP_OK);
+    assert_int_equal(mpt_file_size(c), 10);
+    assert_int_equal(mpt_file_size(a), UINT64_MAX);
+    remove(b);
+    remove(c);
+}
+
+static void sync_dir_finds_the_directory_of_any_name(void **state)
+{
+    char missing[600];
+    char *longname;
+    int os = 0;
+    (void)state;
+    /* No slash: the current directory. A leading slash only: the root. */
+    assert_int_equal(vfs()->sync_dir(vfs(), "file.mp", &os), MP_OK);
+    assert_int_equal(vfs()->sync_dir(vfs(), "/file.mp", &os), MP_OK);
+    assert_int_equal(vfs()->sync_dir(vfs(), mpt_path("x.mp"), &os), MP_OK);
+    /* A directory that does not exist. */
+    snprintf(missing, sizeof(missing), "%s/x.mp", mpt_path("io_nodir"));
+    assert_int_equal(vfs()->sync_dir(vfs(), missing, &os), MP_ENOENT);
+    assert_int_equal(os, ENOENT);
+    /* A directory name longer than any path the OS takes. */
+    longname = test_malloc(5000);
+    memset(longname, 'a', 4998);
+    longname[0] = '/';
+    longname[4998] = '/';
+    longname[4999] = 0;
+    assert_int_equal(vfs()->sync_dir(vfs(), longname, &os), MP_EINVAL);
+    test_free(longname);
+}
+
+static void grow_checks_its_argument(void **state)
+{
+    struct mp_io_file *f;
+    uint64_t size = 0;
+    (void)state;
+    f = plain_file(mpt_path("io_grow"), 4096);
+    /* Never shrinks; the same size is no change. */
+    assert_int_equal(f->methods->grow(f, 100), MP_EINVAL);
+    assert_int_equal(f->methods->grow(f, 4096), MP_OK);
+    /* Beyond what off_t can hold. */
+    assert_int_equal(f->methods->grow(f, UINT64_MAX), MP_ELIMIT);
+    assert_int_equal(f->methods->size(f, &size), MP_OK);
+    assert_int_equal(size, 4096);
+    assert_int_equal(f->methods->close(f), MP_OK);
+}
+
+static void grow_of_a_read_only_file_fails_with_eio(void **state)
+{
+    char path[512];
+    struct mp_io_file *f;
+    uint64_t size = 0;
+    int os = 0;
+    (void)state;
+    snprintf(path, sizeof(path), "%s", mpt_path("io_grow_ro"));
+    f = plain_file(path, 4096);
+    assert_int_equal(f->methods->close(f), MP_OK);
+    assert_int_equal(vfs()->open(vfs(), path, MP_IO_READONLY, &f, &os), MP_OK);
+    assert_int_equal(f->methods->grow(f, 8192), MP_EIO);
+    assert_int_not_equal(f->os_error, 0);
+    assert_int_equal(f->methods->size(f, &size), MP_OK);
+    assert_int_equal(size, 4096);
+    assert_int_equal(f->methods->close(f), MP_OK);
+}
+
+static void map_and_sync_check_their_arguments(void **state)
+{
+    struct mp_io_file *f;
+    struct mp_io_range r;
+    void *base = NULL;
+    uint64_t reserved = 0;
+    (void)state;
+    f = plain_file(mpt_path("io_map"), 8192);
+    /* Nothing mapped yet. */
+    assert_int_equal(f->methods->extend_map(f, 8192), MP_EINVAL);
+    r.offset = 0;
+    r.length = 4096;
+    assert_int_equal(f->methods->sync(f, &r, 1), MP_EINVAL);
+    assert_int_equal(f->methods->map(f, 1 << 20, 0, &base, &reserved),
+                     MP_EINVAL);
+    /* More than the file holds. */
+    assert_int_equal(f->methods->map(f, 1 << 20, 16384, &base, &reserved),
+                     MP_EINVAL);
+    assert_int_equal(f->methods->map(f, 1 << 20, 4096, &base, &reserved),
+                     MP_OK);
+    assert_non_null(base);
+    assert_int_equal(reserved, 1 << 20);
+    /* Mapped already. */
+    assert_int_equal(f->methods->map(f, 1 << 20, 4096, &base, &reserved),
+                     MP_EINVAL);
+    /* No shrinking, beyond the reservation, beyond the file. */
+    assert_int_equal(f->methods->extend_map(f, 2048), MP_OK);
+    assert_int_equal(f->methods->extend_map(f, 2 << 20), MP_ELIMIT);
+    assert_int_equal(f->methods->extend_map(f, 12288), MP_EINVAL);
+    assert_int_equal(f->methods->extend_map(f, 8192), MP_OK);
+    /* A range past the mapping is cut at its end. */
+    memset(base, 0x5A, 8192);
+    r.offset = 4096;
+    r.length = 1 << 19;
+    assert_int_equal(f->methods->sync(f, &r, 1), MP_OK);
+    assert_int_equal(f->methods->unmap(f), MP_OK);
+    assert_int_equal(f->methods->unmap(f), MP_OK);
+    assert_int_equal(f->methods->close(f), MP_OK);
+    {
+        unsigned char b = 0;
+        assert_int_equal(mpt_peek(mpt_path("io_map"), 8191, &b, 1), 0);
+        assert_int_equal(b, 0x5A);
+    }
+}
+
+/* A character device takes no fsync: the OS's EINVAL is an MP_EIO. */
+static void sync_file_of_a_device_fails_with_eio(void **state)
+{
+    struct mp_io_file *f = NULL;
+    int os = 0;
+    (void)state;
+    assert_int_equal(vfs()->open(vfs(), "/dev/null", 0, &f, &os), MP_OK);
+    assert_int_equal(f->methods->sync_file(f), MP_EIO);
+    assert_int_equal(f->os_error, EINVAL);
+    assert_int_equal(f->methods->lock(f, MP_IO_LOCK_SHARED), MP_OK);
+    assert_int_equal(f->methods->lock(f, MP_IO_UNLOCK), MP_OK);
+    assert_int_equal(f->methods->close(f), MP_OK);
+}
+
+/* A sysfs attribute has a length but cannot be mapped: the reservation is
+ * made and given back, and map reports MP_ENOMEM. */
+static void map_of_an_unmappable_file_fails_with_enomem(void **state)
+{
+    static const char attr[] = "/sys/kernel/mm/transparent_hugepage/enabled";
+    struct mp_io_file *f = NULL;
+    uint64_t size = 0, reserved = 0;
+    void *base = NULL;
+    int os = 0;
+    (void)state;
+    if (vfs()->open(vfs(), attr, MP_IO_READONLY, &f, &os) != MP_OK) {
+        skip(); /* no sysfs here */
+    }
+    assert_int_equal(f->methods->size(f, &size), MP_OK);
+    if (size == 0) {
+        assert_int_equal(f->methods->close(f), MP_OK);
+        skip();
+    }
+    assert_int_equal(f->methods->map(f, 1 << 20, size, &base, &reserved),
+                     MP_ENOMEM);
+    assert_int_not_equal(f->os_error, 0);
+    assert_null(base);
+    /* Nothing is left mapped: extend_map still sees no mapping. */
+    assert_int_equal(f->methods->extend_map(f, size), MP_EINVAL);
+    assert_int_equal(f->methods->close(f), MP_OK);
+}
+
+/* A reservation the system cannot give is halved until it can. */
+static void huge_reservations_are_cut_down(void **state)
+{
+    const char *path = mpt_path("io_huge.mp");
+    struct mp_options opt;
+    mp_pager *p = NULL;
+    mp_pgno pg;
+    (void)state;
+    if (RUNNING_ON_VALGRIND) {
+        /* valgrind grants tens of GiB, and marking them takes minutes */
+        skip();
+    }
+    remove(path);
+    posix_options(&opt);
+    opt.reserve_bytes = (uint64_t)1 << 62;
+    assert_int_equal(mp_pager_create(path, PS, &opt, &p), MP_OK);
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    assert_int_equal(mp_pager_open(path, PS, &opt, &p), MP_OK);
+    assert_int_equal(mp_pager_free(p, pg), MP_OK);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+}
+
+/* NULL options mean the defaults: posix, read-write, locked. */
+static void null_options_mean_defaults(void **state)
+{
+    const char *path = mpt_path("io_defaults.mp");
+    mp_pager *p = NULL, *q = NULL;
+    mp_pgno pg;
+    (void)state;
+    if (RUNNING_ON_VALGRIND) {
+        skip(); /* the default 1 TiB reservation crawls under valgrind */
+    }
+    remove(path);
+    assert_int_equal(mp_pager_create(path, PS, NULL, &p), MP_OK);
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    /* Locked: a second writer is refused. */
+    assert_int_equal(mp_pager_open(path, PS, NULL, &q), MP_ELOCKED);
+    assert_null(q);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    assert_int_equal(mp_pager_open(path, 0, NULL, &p), MP_OK);
+    assert_false(mp_pager_is_readonly(p));
+    assert_int_equal(mp_pager_free(p, pg), MP_OK);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+}
+
+/* Set in coverage builds (clang -fprofile-instr-generate): the child ends
+ * with _exit, which skips the atexit handler that writes its profile. */
+extern int __llvm_profile_write_file(void) __attribute__((weak));
+
+/*
+ * Run fn in a forked child; it returns 0 for success or the number of the
+ * check that failed. cmocka's assertions stay in the parent. The child
+ * leaves by _exit: exit would run the parent's atexit handlers (mpt's
+ * removal of the test directory among them).
+ */
+static void in_child(int (*fn)(const char *), const char *path)
+{
+    int status = 0;
+    pid_t pid;
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int rc = fn(path);
+        if (__llvm_profile_write_file) {
+            /* The children lower only the soft limits: lift them again, or
+             * the profile could not be written. */
+            struct rlimit rl;
+            if (getrlimit(RLIMIT_FSIZE, &rl) == 0) {
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_FSIZE, &rl);
+            }
+            if (getrlimit(RLIMIT_AS, &rl) == 0) {
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_AS, &rl);
+            }
+            __llvm_profile_write_file();
+        }
+        _exit(rc);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0) {
+        fail_msg("child check %d failed", WEXITSTATUS(status));
+    }
+}
+
+static int fsize_child(const char *path)
+{
+    struct mp_options opt;
+    struct rlimit rl;
+    mp_pager *p = NULL;
+    mp_pgno pgs[64], pg;
+    uint64_t pages, free_pages;
+    int code = 0, os = 0, rc;
+
+    signal(SIGXFSZ, SIG_IGN);
+    posix_options(&opt);
+    if (mp_pager_open(path, PS, &opt, &p) != MP_OK) {
+        return 1;
+    }
+    pages = mp_pager_page_count(p);
+    free_pages = mp_pager_free_count(p);
+    /* The file may not grow past its present length. */
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0) {
+        return 2;
+    }
+    rl.rlim_cur = (rlim_t)mpt_file_size(path);
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
+        return 2;
+    }
+    rc = mp_pager_alloc_bulk(p, 64, pgs);
+    if (rc != MP_ELIMIT) {
+        return 3;
+    }
+    /* Nothing changed and the pager is still usable. */
+    mp_pager_last_failure(p, &code, &os);
+    if (code != 0 || mp_pager_page_count(p) != pages ||
+        mp_pager_free_count(p) != free_pages) {
+        return 4;
+    }
+    if (mp_pager_alloc(p, &pg) != MP_OK || mp_pager_free(p, pg) != MP_OK) {
+        return 5;
+    }
+    if (mp_pager_grow(p, pages * 4) != MP_ELIMIT) {
+        return 6;
+    }
+    if (mp_pager_close(p) != MP_OK) {
+        return 7;
+    }
+    return 0;
+}
+
+static void growth_past_the_file_size_limit_fails_cleanly(void **state)
+{
+    char path[512];
+    mp_pager *p;
+    mp_pgno pg;
+    uint64_t pages;
+    (void)state;
+    snprintf(path, sizeof(path), "%s", mpt_path("io_fsize.mp"));
+    remove(path);
+    p = mpt_create(path, PS);
+    mp_pager_close(p);
+    p = mpt_open(path, PS);
+    pages = mp_pager_page_count(p);
+    mp_pager_close(p);
+    in_child(fsize_child, path);
+    /* The file is as it was, and grows once the limit is gone. */
+    p = mpt_open(path, PS);
+    assert_int_equal(mp_pager_page_count(p), pages);
+    {
+        mp_pgno pgs[64];
+        assert_int_equal(mp_pager_alloc_bulk(p, 64, pgs), MP_OK);
+    }
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    mp_pager_close(p);
+}
+
+/* Address space used now, from /proc/self/statm (pages). */
+static uint64_t vm_bytes(void)
+{
+    unsigned long long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) {
+        return 0;
+    }
+    if (fscanf(f, "%llu", &pages) != 1) {
+        pages = 0;
+    }
+    fclose(f);
+    return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static int as_child(const char *path)
+{
+    struct mp_io_file *f = NULL;
+    struct rlimit rl;
+    void *base = NULL;
+    uint64_t reserved = 0, now;
+    int os = 0, rc;
+
+    if (vfs()->open(vfs(), path, 0, &f, &os) != MP_OK) {
+        return 1;
+    }
+    now = vm_bytes();
+    if (now == 0) {
+        return 2;
+    }
+    /* No room for another mapping of any size. */
+    if (getrlimit(RLIMIT_AS, &rl) != 0) {
+        return 3;
+    }
+    rl.rlim_cur = (rlim_t)now;
+    if (setrlimit(RLIMIT_AS, &rl) != 0) {
+        return 3;
+    }
+    /* The halving passes below this odd size and tries it last. */
+    rc = f->methods->map(f, 1 << 24, 3 << 15, &base, &reserved);
+    if (rc != MP_ENOMEM || base != NULL || f->os_error != ENOMEM) {
+        return 4;
+    }
+    return 0;
+}
+
+static void map_without_address_space_fails_with_enomem(void **state)
+{
+    char path[512];
+    struct mp_io_file *f;
+    (void)state;
+    if (RUNNING_ON_VALGRIND) {
+        skip(); /* valgrind's own mappings count against RLIMIT_AS */
+    }
+    snprintf(path, sizeof(path), "%s", mpt_path("io_as"));
+    f = plain_file(path, 3 << 15);
+    assert_int_equal(f->methods->close(f), MP_OK);
+    in_child(as_child, path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(open_reports_existing_and_impossible_names),
+        cmocka_unit_test(pager_refuses_a_directory_and_a_missing_directory),
+        cmocka_unit_test(rename_never_replaces),
+        cmocka_unit_test(sync_dir_finds_the_directory_of_any_name),
+        cmocka_unit_test(grow_checks_its_argument),
+        cmocka_unit_test(grow_of_a_read_only_file_fails_with_eio),
+        cmocka_unit_test(map_and_sync_check_their_arguments),
+        cmocka_unit_test(sync_file_of_a_device_fails_with_eio),
+        cmocka_unit_test(map_of_an_unmappable_file_fails_with_enomem),
+        cmocka_unit_test(huge_reservations_are_cut_down),
+        cmocka_unit_test(null_options_mean_defaults),
+        cmocka_unit_test(growth_past_the_file_size_limit_fails_cleanly),
+        cmocka_unit_test(map_without_address_space_fails_with_enomem),
+    };
+    struct mp_options opt;
+    mpt_options(&opt);
+    if (opt.vfs && opt.vfs != mp_vfs_posix()) {
+        printf("test_io_posix: posix backend only; skipped\n");
+        return 0;
+    }
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
