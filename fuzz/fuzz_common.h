@@ -208,6 +208,14 @@ struct fz_faults_input {
     bool crash; /* crash after the failure (else reopen the live disk) */
     const uint8_t *tear;
     size_t ntear;
+    /*
+     * Flag bit 6: fault 0 is no I/O fault but the failure of allocation
+     * mem_nth (1-based) of B's pager, counted from create on; sticky: and
+     * every later one.
+     */
+    bool mem;
+    bool mem_sticky;
+    uint64_t mem_nth;
 };
 
 /** Decode a faults-target input. @return MP_OK; MP_ENOMEM. */

@@ -15,9 +15,16 @@
  *    workload succeeds on it (oracle rules 1-6).
  * A fault the core absorbs (the call still returns what A's did) must
  * leave B equal to A.
+ *
+ * Input flag bit 6 makes fault 0 a failure of B's pager's own memory
+ * (allocation n, counted from create on, through mp_options.mem): the
+ * call must return MP_ENOMEM (MP_EUNAVAILABLE only from a failed pager),
+ * and the same rules apply. A usable pager must run the failed op again
+ * (the fault gone) exactly as A did: same return code, then state S_i.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_common.h"
@@ -32,7 +39,53 @@ static const int fault_calls[] = {
 
 static const int fault_codes[] = { 0, MP_EIO, MP_ENOSPC, MP_ENOMEM };
 
-static void parse_fault(struct fz_reader *r, struct faultfs_fault *f)
+/*
+ * Which allocation fails, from fault 0's nth byte b: 1 + b up to 128 (create
+ * and most seed workloads make 6 to 70), then in steps of 3 up to 510 (the
+ * longest sub-page workloads make about 300).
+ */
+static uint64_t mem_nth(uint8_t b)
+{
+    return b < 128 ? 1u + b : 129u + 3u * (uint64_t)(b - 128u);
+}
+
+/* B's memory hooks: fail allocation nth (and, if sticky, every later
+ * one) while armed. */
+struct fz_mem {
+    uint64_t count, nth, fired;
+    bool armed, sticky;
+};
+
+static bool mem_fail(struct fz_mem *f)
+{
+    if (!f->armed) {
+        return false;
+    }
+    f->count++;
+    if (f->count == f->nth || (f->sticky && f->count > f->nth)) {
+        f->fired++;
+        return true;
+    }
+    return false;
+}
+
+static void *mem_alloc(void *ctx, size_t n)
+{
+    return mem_fail(ctx) ? NULL : malloc(n);
+}
+
+static void *mem_realloc(void *ctx, void *ptr, size_t n)
+{
+    return mem_fail(ctx) ? NULL : realloc(ptr, n);
+}
+
+static void mem_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+static uint8_t parse_fault(struct fz_reader *r, struct faultfs_fault *f)
 {
     uint8_t call = fz_u8(r), nth = fz_u8(r), mode = fz_u8(r);
     memset(f, 0, sizeof(*f));
@@ -41,6 +94,7 @@ static void parse_fault(struct fz_reader *r, struct faultfs_fault *f)
     f->persist = (mode & 3) % 3;
     f->sticky = (mode & 4) != 0;
     f->code = fault_codes[(mode >> 3) & 3];
+    return nth;
 }
 
 int fz_faults_parse(const uint8_t *data, size_t size,
@@ -48,16 +102,21 @@ int fz_faults_parse(const uint8_t *data, size_t size,
 {
     struct fz_codec codec;
     struct fz_reader r;
-    uint8_t flags;
+    uint8_t flags, nth0;
     int rc;
 
     memset(in, 0, sizeof(*in));
     fz_reader_init(&r, data, size);
     flags = fz_u8(&r);
-    parse_fault(&r, &in->fault[0]);
+    nth0 = parse_fault(&r, &in->fault[0]);
     parse_fault(&r, &in->fault[1]);
     in->nfaults = (flags & 4) ? 2 : 1;
     in->crash = (flags & 2) != 0;
+    in->mem = (flags & 0x40) != 0;
+    if (in->mem) {
+        in->mem_nth = mem_nth(nth0);
+        in->mem_sticky = in->fault[0].sticky;
+    }
     fz_disk_from_bits(&in->disk, (flags >> 3) & 7u, fz_u8(&r));
     fz_codec_ops(&codec, (flags & 1) != 0);
     codec.max_ops = 48;
@@ -93,6 +152,9 @@ struct run {
     faultfs *fa, *fb;
     struct mph_model *m;
     struct mph_exec *ea, *eb;
+    struct fz_mem mem;
+    struct mp_allocator_hooks hooks;
+    bool mem_only; /* the failure judged came from the memory hooks only */
 };
 
 static void run_free(struct run *r)
@@ -100,8 +162,8 @@ static void run_free(struct run *r)
     mph_exec_free(r->ea);
     mph_exec_free(r->eb);
     mph_model_free(r->m);
-    faultfs_free(r->fa);
-    faultfs_free(r->fb);
+    fz_fs_free(r->fa);
+    fz_fs_free(r->fb);
 }
 
 static void want_unavailable(struct run *r, long op, const char *what, int rc)
@@ -165,14 +227,49 @@ static void check_unavailable(struct run *r, mp_pager *p, long op)
     }
 }
 
-/* A pager still usable after a failed call: state S_{i-1}, and a commit
- * now must work and record just that. */
-static int check_usable(struct run *r, mp_pager *p, long op,
-                        const struct mph_state *before)
+/* p against state s, bytes in memory included. */
+static int compare_state(struct run *r, mp_pager *p, const struct mph_state *s,
+                         struct mph_diff *d)
+{
+    return mph_state_compare(r->m, s, p, MPH_CMP_VOLATILE, d);
+}
+
+/* The failed op once more, the fault gone: what A returned, then S_i. */
+static int retry(struct run *r, long op, int rca, const struct mph_state *cur)
+{
+    struct mph_diff d;
+    int rc2, rc = mph_exec_retry(r->eb, &rc2, &d);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (rc2 != rca || d.rule != MPH_RULE_NONE) {
+        fz_fail(r->target, r->in->w,
+                "op %ld failed, the pager stayed usable, but running it "
+                "again returned %s (the clean disk: %s) %s",
+                op, mp_error_name(rc2), mp_error_name(rca), d.what);
+    }
+    if (!mph_exec_pager(r->eb)) {
+        fz_fail(r->target, r->in->w, "op %ld run again left no pager", op);
+    }
+    rc = compare_state(r, mph_exec_pager(r->eb), cur, &d);
+    if (rc == MP_OK && d.rule != MPH_RULE_NONE) {
+        fz_fail(r->target, r->in->w,
+                "op %ld failed, then ran again as on the clean disk, but "
+                "the state is not the one after it: %s",
+                op, d.what);
+    }
+    return rc;
+}
+
+/* A pager still usable after a failed call: state S_{i-1}; the call run
+ * again must do what A's did, and a commit after it must work. */
+static int check_usable(struct run *r, mp_pager *p, long op, int rca,
+                        const struct mph_state *before,
+                        const struct mph_state *after)
 {
     struct mph_diff d;
     mp_pgno pg;
-    int rc = mph_state_compare(r->m, before, p, MPH_CMP_VOLATILE, &d);
+    int rc = compare_state(r, p, before, &d);
     if (rc != MP_OK) {
         return rc;
     }
@@ -182,6 +279,11 @@ static int check_usable(struct run *r, mp_pager *p, long op,
                 "not the one before the call: %s",
                 op, d.what);
     }
+    rc = retry(r, op, rca, after);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    p = mph_exec_pager(r->eb);
     if (mp_pager_free_count(p) == 0) {
         return MP_OK; /* an alloc would grow and change the page count */
     }
@@ -198,8 +300,12 @@ static int check_usable(struct run *r, mp_pager *p, long op,
     return MP_OK;
 }
 
-/* Judge the file after a call (op; -1 create) failed with code rc. */
-static int after_failure(struct run *r, long op, int code)
+/*
+ * Judge the file after a call (op; -1 create) failed with code rc where A
+ * returned rca; mem_only: only an allocation failure fired in it.
+ */
+static int after_failure(struct run *r, long op, int code, int rca,
+                         bool mem_only)
 {
     const struct mph_state *prev, *cur;
     mp_pager *p = mph_exec_pager(r->eb);
@@ -207,12 +313,19 @@ static int after_failure(struct run *r, long op, int code)
     unsigned flags = 0;
     int rc = MP_OK, fcode = 0;
 
-    if (!clean_code(code)) {
+    if (p) {
+        mp_pager_last_failure(p, &fcode, NULL);
+    }
+    if (mem_only ? code != MP_ENOMEM && !(code == MP_EUNAVAILABLE && fcode)
+                 : !clean_code(code)) {
         fz_fail(r->target, r->in->w,
-                "op %ld: an injected I/O fault made the call return %s", op,
+                "op %ld: an injected %s made the call return %s", op,
+                mem_only ? "allocation failure" : "I/O fault",
                 mp_error_name(code));
     }
     faultfs_clear_faults(r->fb);
+    r->mem.armed = false;
+    r->mem_only = mem_only;
     if (op < 0) {
         prev = NULL;
         cur = mph_model_state(r->m, 0);
@@ -222,12 +335,13 @@ static int after_failure(struct run *r, long op, int code)
         cur = mph_model_state(r->m, (size_t)op + 1);
     }
     if (p) {
-        mp_pager_last_failure(p, &fcode, NULL);
         if (fcode != 0) {
             check_unavailable(r, p, op);
         } else if (op >= 0) {
-            rc = check_usable(r, p, op, prev);
+            rc = check_usable(r, p, op, rca, prev, cur);
         }
+    } else if (op >= 0 && r->in->w->ops[op].kind == MPH_OP_REOPEN) {
+        rc = retry(r, op, rca, cur); /* the open, again */
     }
     mph_exec_free(r->eb);
     r->eb = NULL;
@@ -240,6 +354,9 @@ static int after_failure(struct run *r, long op, int code)
              : fcode ? "unavailable"
                      : "usable",
              r->in->crash ? "a crash" : "close and reopen");
+    if (fz_verbose()) {
+        fprintf(stderr, "%s: %s\n", r->target, ctx);
+    }
     if (!r->in->crash) {
         return fz_judge_image(r->target, r->in->w, r->fb, r->m, prev, cur,
                               flags, ctx);
@@ -249,12 +366,13 @@ static int after_failure(struct run *r, long op, int code)
     }
     {
         faultfs *img = NULL;
+        fz_image_spare(r->fb);
         rc = faultfs_image_from_bytes(r->fb, r->in->tear, r->in->ntear, &img);
         if (rc == MP_OK) {
             rc = fz_judge_image(r->target, r->in->w, img, r->m, prev, cur,
                                 flags, ctx);
         }
-        faultfs_free(img);
+        fz_fs_free(img);
     }
     return rc;
 }
@@ -266,7 +384,9 @@ static int setup(struct run *r)
     if (rc == MP_OK) {
         rc = fz_fs_new(&r->in->disk, &r->fb);
     }
-    for (size_t i = 0; rc == MP_OK && i < r->in->nfaults; i++) {
+    /* With the memory bit fault 0 goes to B's hooks, not the disk. */
+    for (size_t i = r->in->mem ? 1 : 0; rc == MP_OK && i < r->in->nfaults;
+         i++) {
         rc = faultfs_inject(r->fb, &r->in->fault[i]);
         if (rc != MP_OK) {
             fz_fail(r->target, r->in->w, "faultfs_inject refused fault %zu", i);
@@ -281,6 +401,16 @@ static int setup(struct run *r)
     }
     if (rc == MP_OK) {
         fz_exec_config(&ec, r->fb);
+        if (r->in->mem) {
+            r->mem.nth = r->in->mem_nth;
+            r->mem.sticky = r->in->mem_sticky;
+            r->mem.armed = true;
+            r->hooks.alloc = mem_alloc;
+            r->hooks.realloc = mem_realloc;
+            r->hooks.free = mem_free;
+            r->hooks.ctx = &r->mem;
+            ec.mem = &r->hooks;
+        }
         rc = mph_exec_new(r->in->w, &ec, NULL, &r->eb);
     }
     return rc;
@@ -291,14 +421,18 @@ int fz_faults_run(const char *target, const struct fz_faults_input *in)
     const struct mph_workload *w = in->w;
     struct run r;
     struct mph_diff d;
-    uint64_t before;
+    uint64_t before, mbefore;
     int rc, rca, rcb;
 
     memset(&r, 0, sizeof(r));
     r.target = target;
     r.in = in;
     if (fz_verbose()) {
-        for (size_t i = 0; i < in->nfaults; i++) {
+        if (in->mem) {
+            fprintf(stderr, "%s: fault 0: allocation #%" PRIu64 "%s\n", target,
+                    in->mem_nth, in->mem_sticky ? " sticky" : "");
+        }
+        for (size_t i = in->mem ? 1 : 0; i < in->nfaults; i++) {
             fprintf(stderr,
                     "%s: fault %zu: %s #%" PRIu64 " code %d persist %d%s\n",
                     target, i, faultfs_call_name(in->fault[i].call),
@@ -324,11 +458,11 @@ int fz_faults_run(const char *target, const struct fz_faults_input *in)
         goto out;
     }
     if (rcb != MP_OK) {
-        if (injected(r.fb) == 0) {
+        if (injected(r.fb) == 0 && r.mem.fired == 0) {
             fz_fail(target, w, "create failed with no fault: %s",
                     mp_error_name(rcb));
         }
-        rc = after_failure(&r, -1, rcb);
+        rc = after_failure(&r, -1, rcb, rca, injected(r.fb) == 0);
         goto out;
     }
     while (mph_exec_next(r.ea) < w->nops) {
@@ -342,11 +476,12 @@ int fz_faults_run(const char *target, const struct fz_faults_input *in)
                     mph_rule_name(d.rule), d.what);
         }
         before = injected(r.fb);
+        mbefore = r.mem.fired;
         rc = mph_exec_step(r.eb, &rcb, &d);
         if (rc == MP_ENOMEM) {
             goto out;
         }
-        if (injected(r.fb) == before) {
+        if (injected(r.fb) == before && r.mem.fired == mbefore) {
             if (rcb != rca) {
                 fz_fail(target, w,
                         "determinism: op %zu returned %s on the clean disk, "
@@ -356,15 +491,18 @@ int fz_faults_run(const char *target, const struct fz_faults_input *in)
             continue;
         }
         if (rcb != rca) {
-            rc = after_failure(&r, (long)i, rcb);
+            rc = after_failure(&r, (long)i, rcb, rca, injected(r.fb) == before);
             goto out;
         }
         /* Absorbed: B must still equal A. */
         if (mph_exec_pager(r.eb)) {
+            bool armed = r.mem.armed;
             int fcode;
             mp_pager_last_failure(mph_exec_pager(r.eb), &fcode, NULL);
+            r.mem.armed = false; /* the comparison's iterators allocate */
             rc = mph_state_compare(r.m, mph_model_state(r.m, i + 1),
                                    mph_exec_pager(r.eb), MPH_CMP_VOLATILE, &d);
+            r.mem.armed = armed;
             if (rc != MP_OK) {
                 goto out;
             }
@@ -380,6 +518,12 @@ int fz_faults_run(const char *target, const struct fz_faults_input *in)
     }
     rc = MP_OK;
 out:
+    if (fz_verbose() && in->mem) {
+        fprintf(stderr,
+                "%s: B's pager made %" PRIu64 " allocations, %" PRIu64
+                " failed\n",
+                target, r.mem.count, r.mem.fired);
+    }
     run_free(&r);
     return rc;
 }

@@ -26,6 +26,13 @@ struct mph_exec {
 
     uint64_t *ids, *outs; /* scratch: resolved args, produced ids */
     size_t ids_cap, outs_cap;
+
+    struct mp_allocator_hooks mem; /* for the pagers; zero: malloc */
+    bool retrying;                 /* mph_exec_retry() is running the op */
+    /* Sub-page ids a failed reopen collected, kept for its retry (the
+     * allocators they came from are gone). */
+    uint64_t **pend_ids;
+    size_t *pend_nids, pend_n;
 };
 
 static int scratch(uint64_t **buf, size_t *cap, size_t need)
@@ -65,6 +72,10 @@ int mph_exec_new(const struct mph_workload *w,
     if (!e->cfg.reserve_bytes) {
         e->cfg.reserve_bytes = MPH_DEFAULT_RESERVE;
     }
+    if (cfg->mem) {
+        e->mem = *cfg->mem;
+    }
+    e->cfg.mem = NULL;
     e->model = model;
     n = strlen(cfg->path) + 1;
     e->path = malloc(n);
@@ -103,12 +114,30 @@ int mph_exec_close(struct mph_exec *e)
     return rc;
 }
 
+static void free_ids(uint64_t **ids, size_t *nids, size_t n)
+{
+    for (size_t k = 0; ids && k < n; k++) {
+        free(ids[k]);
+    }
+    free(ids);
+    free(nids);
+}
+
+static void drop_pending(struct mph_exec *e)
+{
+    free_ids(e->pend_ids, e->pend_nids, e->pend_n);
+    e->pend_ids = NULL;
+    e->pend_nids = NULL;
+    e->pend_n = 0;
+}
+
 void mph_exec_free(struct mph_exec *e)
 {
     if (!e) {
         return;
     }
     mph_exec_close(e);
+    drop_pending(e);
     free(e->subs);
     free(e->sub_sizes);
     free(e->staging);
@@ -124,6 +153,7 @@ static void options(const struct mph_exec *e, struct mp_options *opt)
     mp_options_init(opt);
     opt->vfs = e->cfg.vfs;
     opt->reserve_bytes = e->cfg.reserve_bytes;
+    opt->mem = e->mem;
 }
 
 size_t mph_exec_next(const struct mph_exec *e)
@@ -203,6 +233,7 @@ int mph_exec_create(struct mph_exec *e, int *create_rc, struct mph_diff *d)
     int rc;
     mph_diff_clear(d);
     mph_exec_close(e);
+    drop_pending(e);
     options(e, &opt);
     *create_rc = mp_pager_create(e->path, e->cfg.page_size, &opt, &e->p);
     if (*create_rc != MP_OK) {
@@ -294,8 +325,14 @@ static void forget_staging(struct mph_exec *e, uint64_t id)
 
 static int do_pwrite(struct mph_exec *e, const struct mph_op *op, uint64_t id)
 {
-    void *staging;
+    void *staging, **slot;
     int rc = do_pbegin(e, id, &staging);
+    /* A retry after the commit failed: the begin went through then. */
+    slot = e->retrying && rc == MP_ESTAGED ? staging_of(e, id, false) : NULL;
+    if (slot && *slot) {
+        staging = *slot;
+        rc = MP_OK;
+    }
     if (rc != MP_OK) {
         return rc;
     }
@@ -340,14 +377,27 @@ static int do_iterate(struct mph_exec *e, struct mph_diff *d)
     return MP_OK;
 }
 
-/* Close and open again; sub-page allocators are rebuilt from their ids. */
+/*
+ * Close and open again; sub-page allocators are rebuilt from their ids.
+ * When this fails after the close, the ids are kept for a retry.
+ */
 static int do_reopen(struct mph_exec *e)
 {
     struct mp_options opt;
     uint64_t **ids = NULL;
     size_t *nids = NULL, nsubs = e->nsubs;
+    bool closed = false;
     int rc = MP_OK;
 
+    if (e->retrying && e->pend_ids) {
+        ids = e->pend_ids;
+        nids = e->pend_nids;
+        nsubs = e->pend_n;
+        e->pend_ids = NULL;
+        e->pend_nids = NULL;
+        e->pend_n = 0;
+        goto reopen;
+    }
     if (nsubs) {
         ids = calloc(nsubs, sizeof(*ids));
         nids = calloc(nsubs, sizeof(*nids));
@@ -368,7 +418,9 @@ static int do_reopen(struct mph_exec *e)
             goto out;
         }
     }
+reopen:
     mph_exec_close(e);
+    closed = true;
     options(e, &opt);
     rc = mp_pager_open(e->path, e->cfg.page_size, &opt, &e->p);
     if (rc != MP_OK) {
@@ -387,11 +439,13 @@ static int do_reopen(struct mph_exec *e)
         }
     }
 out:
-    for (size_t k = 0; ids && k < nsubs; k++) {
-        free(ids[k]);
+    if (rc != MP_OK && closed && ids) {
+        e->pend_ids = ids;
+        e->pend_nids = nids;
+        e->pend_n = nsubs;
+        return rc;
     }
-    free(ids);
-    free(nids);
+    free_ids(ids, nids, nsubs);
     return rc;
 }
 
@@ -517,20 +571,13 @@ static int run_op(struct mph_exec *e, const struct mph_op *op,
     }
 }
 
-int mph_exec_step(struct mph_exec *e, int *op_rc, struct mph_diff *d)
+/* Resolve op's arguments into e->ids, clear e->outs, run it, and on
+ * success record the ids it produced. */
+static int run_resolved(struct mph_exec *e, const struct mph_op *op, int *op_rc,
+                        struct mph_diff *d)
 {
-    const struct mph_op *op;
-    const struct mph_arg *args;
-    int rc;
-
-    mph_diff_clear(d);
-    *op_rc = MP_OK;
-    if (e->next >= e->w->nops || !e->p) {
-        return MP_EINVAL;
-    }
-    op = &e->w->ops[e->next];
-    args = op->nargs ? e->w->args + op->first_arg : NULL;
-    rc = scratch(&e->ids, &e->ids_cap, op->nargs);
+    const struct mph_arg *args = op->nargs ? e->w->args + op->first_arg : NULL;
+    int rc = scratch(&e->ids, &e->ids_cap, op->nargs);
     if (rc == MP_OK) {
         rc = scratch(&e->outs, &e->outs_cap, (size_t)op->nrefs);
     }
@@ -545,12 +592,51 @@ int mph_exec_step(struct mph_exec *e, int *op_rc, struct mph_diff *d)
         e->outs[i] = MPH_ID_UNSET;
     }
     *op_rc = run_op(e, op, e->ids, e->outs, d);
-    e->next++;
     if (*op_rc == MP_OK) {
         for (uint64_t i = 0; i < op->nrefs; i++) {
             e->refs[op->first_ref + i] = e->outs[i];
         }
     }
+    return MP_OK;
+}
+
+int mph_exec_retry(struct mph_exec *e, int *op_rc, struct mph_diff *d)
+{
+    const struct mph_op *op;
+    int rc;
+
+    mph_diff_clear(d);
+    *op_rc = MP_OK;
+    if (e->model || e->next == 0 || e->next > e->w->nops) {
+        return MP_EINVAL;
+    }
+    op = &e->w->ops[e->next - 1];
+    if (!e->p && op->kind != MPH_OP_REOPEN) {
+        return MP_EINVAL;
+    }
+    e->retrying = true;
+    rc = run_resolved(e, op, op_rc, d);
+    e->retrying = false;
+    return rc;
+}
+
+int mph_exec_step(struct mph_exec *e, int *op_rc, struct mph_diff *d)
+{
+    const struct mph_op *op;
+    int rc;
+
+    mph_diff_clear(d);
+    *op_rc = MP_OK;
+    if (e->next >= e->w->nops || !e->p) {
+        return MP_EINVAL;
+    }
+    drop_pending(e);
+    op = &e->w->ops[e->next];
+    rc = run_resolved(e, op, op_rc, d);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    e->next++;
     if (!e->model || d->rule != MPH_RULE_NONE) {
         return MP_OK;
     }

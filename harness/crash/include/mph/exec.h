@@ -39,6 +39,14 @@ struct mph_exec_config {
     size_t page_size;
     /** Address reservation of each pager (0: MPH_DEFAULT_RESERVE). */
     uint64_t reserve_bytes;
+    /**
+     * Memory hooks given to every pager the executor creates or opens
+     * (mp_options.mem), so a test can make the pager's own allocations
+     * fail; NULL: malloc/free. Copied by value at mph_exec_new(); what
+     * ctx points to must outlive the executor. The executor's own memory
+     * never goes through them.
+     */
+    const struct mp_allocator_hooks *mem;
 };
 
 struct mph_exec;
@@ -76,6 +84,21 @@ int mph_exec_create(struct mph_exec *e, int *create_rc, struct mph_diff *d);
  *         a reopen failed).
  */
 int mph_exec_step(struct mph_exec *e, int *op_rc, struct mph_diff *d);
+
+/**
+ * Run the last op (index mph_exec_next() - 1) again, e.g. after it failed
+ * with MP_ENOMEM or another clean code and the cause is gone; the index
+ * does not move. Only for executors without a model (the model has taken
+ * the failed result already). A composite pwrite whose begin went through
+ * before its commit failed reuses that staging copy instead of beginning
+ * again; a reopen runs even when the failed one left no pager, and rebuilds
+ * the sub-page allocators from the ids the failed one saved. *op_rc
+ * receives what the pager returned; on MP_OK the op's refs are set.
+ * @return MP_OK (the op ran, whatever it returned); MP_ENOMEM (the harness
+ *         ran out of memory); MP_EINVAL (a model is attached, no op has
+ *         run yet, or no pager is open and the op is not a reopen).
+ */
+int mph_exec_retry(struct mph_exec *e, int *op_rc, struct mph_diff *d);
 
 /** Index of the next op to run. */
 size_t mph_exec_next(const struct mph_exec *e);

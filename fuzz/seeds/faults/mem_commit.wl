@@ -1,0 +1,12 @@
+# allocation 8 of the pager fails: inside palloc's commit (the pager refuses writes after)
+#! page_size 1024
+#! fuzz.header 40 00 07 00 00 00 00 05
+palloc
+pwrite $1 0x11
+palloc_bulk 3
+pbegin $2
+pfill $2 0x22
+pcommit $2
+pwrite $3 0x33
+pfree $4
+pwrite $1 0x12
