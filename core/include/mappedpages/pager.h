@@ -19,7 +19,10 @@
  * commit, the pager refuses every further mutating call with
  * MP_EUNAVAILABLE until it is closed and the file reopened (the durable
  * state is then the state before or after the failed call). Reads of pages
- * keep working.
+ * keep working. Any other failure - bad input, MP_ENOMEM from the memory
+ * hooks, a growth refused before anything was written - leaves the pager
+ * usable and exactly as it was, page count included: nothing of the call
+ * reaches the next commit.
  *
  * Thread rules: a pager is not internally locked. Calls that take a const
  * mp_pager * may run concurrently with each other; everything else needs
