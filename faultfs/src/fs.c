@@ -186,7 +186,7 @@ static void release(faultfs *fs, bool keep_regions)
         faultfs_free(fs->image_spare);
         fs->image_spare = NULL;
         if (fs->spare.mem) {
-            munmap(fs->spare.mem, (size_t)fs->spare.reserved);
+            munmap(fs->spare.mem, (size_t)fs->spare.maplen);
         }
         faultfs__pagemap_close(fs);
     }

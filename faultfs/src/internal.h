@@ -104,7 +104,9 @@ int faultfs__durable_merge(const struct faultfs__durable *d, size_t page,
 /** Volatile memory of a file: one reservation shared by its mappings. */
 struct faultfs__region {
     unsigned char *mem; /* NULL until first needed */
-    uint64_t reserved;  /* bytes reserved at mem */
+    uint64_t reserved;  /* bytes reserved at mem for this file */
+    uint64_t maplen;    /* bytes mapped at mem (>= reserved: a reused
+                           region may be larger than this file asked) */
     uint64_t acc;       /* [0, acc) is accessible (OS-page multiple) */
     uint64_t anon_from; /* [anon_from, reserved) is anonymous memory */
     bool warm;          /* reused: its pages are in the page table */

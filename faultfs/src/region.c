@@ -134,15 +134,18 @@ int faultfs__region_need(faultfs *fs, struct faultfs__inode *ino, uint64_t want,
         return MP_OK;
     }
     if (!old.mem && fs->spare.mem &&
-        fs->spare.reserved == round_os(want < need ? need : want)) {
+        fs->spare.maplen >= round_os(want < need ? need : want)) {
         /* A freed file's region, cleared: its pages are still in the page
-         * table, so the program's first stores do not fault. */
+         * table, so the program's first stores do not fault. The file gets
+         * the reservation it asked for, however large the region. */
         *g = fs->spare;
+        g->reserved = round_os(want < need ? need : want);
         g->warm = true;
         memset(&fs->spare, 0, sizeof(fs->spare));
         rc = MP_OK;
     } else {
         rc = reserve(want, need, &g->mem, &g->reserved);
+        g->maplen = g->reserved;
         g->warm = false;
     }
     if (rc != MP_OK) {
@@ -152,7 +155,7 @@ int faultfs__region_need(faultfs *fs, struct faultfs__inode *ino, uint64_t want,
     g->anon_from = 0;
     if (old.mem && g->reserved <= old.reserved) {
         /* No bigger than what we have: keep the old one. */
-        munmap(g->mem, (size_t)g->reserved);
+        munmap(g->mem, (size_t)g->maplen);
         *g = old;
         return MP_OK;
     }
@@ -162,18 +165,18 @@ int faultfs__region_need(faultfs *fs, struct faultfs__inode *ino, uint64_t want,
          * mapped): copy the bytes over. */
         if (g->acc &&
             mprotect(g->mem, (size_t)g->acc, PROT_READ | PROT_WRITE) != 0) {
-            munmap(g->mem, (size_t)g->reserved);
+            munmap(g->mem, (size_t)g->maplen);
             *g = old;
             return MP_ENOMEM;
         }
         g->prot = PROT_READ | PROT_WRITE;
         memcpy(g->mem, old.mem, (size_t)min64(old.acc, g->acc));
-        munmap(old.mem, (size_t)old.reserved);
+        munmap(old.mem, (size_t)old.maplen);
         return MP_OK;
     }
     rc = populate(fs, ino);
     if (rc != MP_OK) {
-        munmap(g->mem, (size_t)g->reserved);
+        munmap(g->mem, (size_t)g->maplen);
         *g = old;
     }
     return rc;
@@ -259,7 +262,7 @@ void faultfs__region_retire(faultfs *fs, struct faultfs__inode *ino)
     bool keep = g->mem != NULL;
 
     if (keep && fs->spare.mem) {
-        keep = g->reserved > fs->spare.reserved;
+        keep = g->maplen > fs->spare.maplen;
     }
     if (keep && g->anon_from) {
         /* The part mapped from an image's memfd becomes plain anonymous
@@ -282,7 +285,7 @@ void faultfs__region_retire(faultfs *fs, struct faultfs__inode *ino)
         return;
     }
     if (fs->spare.mem) {
-        munmap(fs->spare.mem, (size_t)fs->spare.reserved);
+        munmap(fs->spare.mem, (size_t)fs->spare.maplen);
     }
     fs->spare = *g;
     fs->spare.acc = 0;
@@ -295,7 +298,7 @@ void faultfs__region_retire(faultfs *fs, struct faultfs__inode *ino)
 void faultfs__region_free(struct faultfs__inode *ino)
 {
     if (ino->reg.mem) {
-        munmap(ino->reg.mem, (size_t)ino->reg.reserved);
+        munmap(ino->reg.mem, (size_t)ino->reg.maplen);
     }
     memset(&ino->reg, 0, sizeof(ino->reg));
 }

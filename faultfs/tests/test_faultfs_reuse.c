@@ -331,12 +331,53 @@ static void image_in_a_spare_equals_a_fresh_image(void **state)
     faultfs_image_spare(NULL, new_fs(4096));
 }
 
+/* A reused region larger than a file asks for still gives the file the
+ * reservation it asked for (growth past it must fail as on a fresh disk);
+ * a larger ask than the region gets a new region. */
+static void reused_region_keeps_the_asked_reservation(void **state)
+{
+    faultfs *fs = new_fs(PG);
+    const struct mp_vfs *vfs = faultfs_vfs(fs);
+    struct mp_io_file *f;
+    unsigned char *m1, *m2, *m3;
+    uint64_t reserved = 0;
+    int os = 0;
+    (void)state;
+
+    f = fft_raw_file(fs, "big", 4 * PG, &m1); /* reserves 16 MiB */
+    memset(m1, 9, 4 * PG);
+    close_file(f);
+    assert_int_equal(faultfs_reuse(fs, NULL), MP_OK);
+    assert_int_equal(vfs->open(vfs, "small", MP_IO_CREATE, &f, &os), MP_OK);
+    assert_int_equal(f->methods->grow(f, 2 * PG), MP_OK);
+    assert_int_equal(
+        f->methods->map(f, 8 * PG, 2 * PG, (void **)&m2, &reserved), MP_OK);
+    assert_ptr_equal(m2, m1);
+    assert_int_equal(reserved, 8 * PG);
+    assert_int_equal(m2[0], 0);
+    assert_int_equal(f->methods->grow(f, 8 * PG), MP_OK);
+    assert_int_equal(f->methods->extend_map(f, 8 * PG), MP_OK);
+    assert_int_not_equal(f->methods->extend_map(f, 9 * PG), MP_OK);
+    close_file(f);
+    assert_int_equal(faultfs_reuse(fs, NULL), MP_OK);
+    assert_int_equal(vfs->open(vfs, "huge", MP_IO_CREATE, &f, &os), MP_OK);
+    assert_int_equal(f->methods->grow(f, PG), MP_OK);
+    assert_int_equal(
+        f->methods->map(f, (uint64_t)1 << 26, PG, (void **)&m3, &reserved),
+        MP_OK);
+    assert_int_equal(reserved, (uint64_t)1 << 26);
+    m3[PG - 1] = 1;
+    close_file(f);
+    faultfs_free(fs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reuse_starts_over),
         cmocka_unit_test(reused_region_is_clear),
         cmocka_unit_test(reuse_refuses_open_files),
+        cmocka_unit_test(reused_region_keeps_the_asked_reservation),
         cmocka_unit_test(reuse_is_deterministic),
         cmocka_unit_test(sync_file_after_growth_small_pages),
         cmocka_unit_test(sync_file_after_growth_large_pages),
