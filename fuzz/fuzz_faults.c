@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "mph/failmem.h"
 
 static const int fault_calls[] = {
     FAULTFS_CALL_SYNC,   FAULTFS_CALL_SYNC,   FAULTFS_CALL_SYNC_FILE,
@@ -47,42 +48,6 @@ static const int fault_codes[] = { 0, MP_EIO, MP_ENOSPC, MP_ENOMEM };
 static uint64_t mem_nth(uint8_t b)
 {
     return b < 128 ? 1u + b : 129u + 3u * (uint64_t)(b - 128u);
-}
-
-/* B's memory hooks: fail allocation nth (and, if sticky, every later
- * one) while armed. */
-struct fz_mem {
-    uint64_t count, nth, fired;
-    bool armed, sticky;
-};
-
-static bool mem_fail(struct fz_mem *f)
-{
-    if (!f->armed) {
-        return false;
-    }
-    f->count++;
-    if (f->count == f->nth || (f->sticky && f->count > f->nth)) {
-        f->fired++;
-        return true;
-    }
-    return false;
-}
-
-static void *mem_alloc(void *ctx, size_t n)
-{
-    return mem_fail(ctx) ? NULL : malloc(n);
-}
-
-static void *mem_realloc(void *ctx, void *ptr, size_t n)
-{
-    return mem_fail(ctx) ? NULL : realloc(ptr, n);
-}
-
-static void mem_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    free(ptr);
 }
 
 static uint8_t parse_fault(struct fz_reader *r, struct faultfs_fault *f)
@@ -152,7 +117,7 @@ struct run {
     faultfs *fa, *fb;
     struct mph_model *m;
     struct mph_exec *ea, *eb;
-    struct fz_mem mem;
+    struct mph_failmem mem;
     struct mp_allocator_hooks hooks;
     bool mem_only; /* the failure judged came from the memory hooks only */
 };
@@ -402,13 +367,8 @@ static int setup(struct run *r)
     if (rc == MP_OK) {
         fz_exec_config(&ec, r->fb);
         if (r->in->mem) {
-            r->mem.nth = r->in->mem_nth;
-            r->mem.sticky = r->in->mem_sticky;
-            r->mem.armed = true;
-            r->hooks.alloc = mem_alloc;
-            r->hooks.realloc = mem_realloc;
-            r->hooks.free = mem_free;
-            r->hooks.ctx = &r->mem;
+            mph_failmem_arm(&r->mem, r->in->mem_nth, r->in->mem_sticky);
+            mph_failmem_hooks(&r->mem, &r->hooks);
             ec.mem = &r->hooks;
         }
         rc = mph_exec_new(r->in->w, &ec, NULL, &r->eb);

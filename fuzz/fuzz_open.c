@@ -20,42 +20,7 @@
 
 #include "fuzz_common.h"
 #include "mph/check.h"
-
-/* Memory hooks failing the nth allocation (and, if sticky, every later
- * one): the ENOMEM paths of recovery and of the commit. */
-struct failing_mem {
-    uint64_t count, nth;
-    bool armed, sticky, fired;
-};
-
-static bool fm_fail(struct failing_mem *f)
-{
-    if (!f->armed) {
-        return false;
-    }
-    f->count++;
-    if (f->count == f->nth || (f->sticky && f->count > f->nth)) {
-        f->fired = true;
-        return true;
-    }
-    return false;
-}
-
-static void *fm_alloc(void *ctx, size_t n)
-{
-    return fm_fail(ctx) ? NULL : malloc(n);
-}
-
-static void *fm_realloc(void *ctx, void *ptr, size_t n)
-{
-    return fm_fail(ctx) ? NULL : realloc(ptr, n);
-}
-
-static void fm_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    free(ptr);
-}
+#include "mph/failmem.h"
 
 struct open_run {
     const char *target;
@@ -63,9 +28,9 @@ struct open_run {
     size_t ps;   /* expected page size (0: the file's) */
     bool strict; /* the checker found nothing corrupt */
     bool readonly;
-    bool shared; /* run the workload through mp_shared */
-    bool tight;  /* reserve no address space beyond the file */
-    struct failing_mem mem;
+    bool shared;            /* run the workload through mp_shared */
+    bool tight;             /* reserve no address space beyond the file */
+    struct mph_failmem mem; /* the ENOMEM paths of recovery and commits */
 };
 
 /* Results must be exact: a sound file and no allocation failed. */
@@ -91,10 +56,7 @@ static void options(struct open_run *o, struct mp_options *opt, bool readonly,
     opt->reserve_bytes = hooks && o->tight ? 1 : FZ_RESERVE;
     opt->flags = readonly ? MP_OPEN_READONLY : 0;
     if (hooks && o->mem.armed) {
-        opt->mem.alloc = fm_alloc;
-        opt->mem.realloc = fm_realloc;
-        opt->mem.free = fm_free;
-        opt->mem.ctx = &o->mem;
+        mph_failmem_hooks(&o->mem, &opt->mem);
     }
 }
 
@@ -534,9 +496,7 @@ int fz_open_run(const char *target, const uint8_t *data, size_t size)
     if ((ctl & 64) && size > 0) {
         /* Allocation failure: the nth allocation (1-based) of the pager
          * fails, and with bit 7 every later one too. */
-        o.mem.armed = true;
-        o.mem.nth = 1 + (data[0] & 0x7Fu);
-        o.mem.sticky = (data[0] & 0x80) != 0;
+        mph_failmem_arm(&o.mem, 1 + (data[0] & 0x7Fu), (data[0] & 0x80) != 0);
         data++;
         size--;
     }

@@ -16,43 +16,7 @@
 
 #include "faultfs.h"
 #include "mph/exec.h"
-
-/* Fails allocation nth (1-based, counted while armed) and, if sticky,
- * every later one. */
-struct fail_mem {
-    uint64_t count, nth;
-    bool armed, sticky;
-    unsigned fired;
-};
-
-static bool fm_fail(struct fail_mem *f)
-{
-    if (!f->armed) {
-        return false;
-    }
-    f->count++;
-    if (f->count == f->nth || (f->sticky && f->count > f->nth)) {
-        f->fired++;
-        return true;
-    }
-    return false;
-}
-
-static void *fm_alloc(void *ctx, size_t n)
-{
-    return fm_fail(ctx) ? NULL : malloc(n);
-}
-
-static void *fm_realloc(void *ctx, void *p, size_t n)
-{
-    return fm_fail(ctx) ? NULL : realloc(p, n);
-}
-
-static void fm_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
+#include "mph/failmem.h"
 
 static const char protected_wl[] = "#! page_size 1024\n"
                                    "alloc\n"          /* $1 */
@@ -160,7 +124,7 @@ static void fixture_free(struct fixture *fx)
  * state before the call, page count included: a growth made before the
  * failing allocation would be a change nobody committed.
  */
-static void assert_state(const struct fixture *fx, struct fail_mem *fm,
+static void assert_state(const struct fixture *fx, struct mph_failmem *fm,
                          mp_pager *p, size_t k, const char *what, size_t op)
 {
     struct mph_diff d;
@@ -190,9 +154,8 @@ static void sweep_op(const struct fixture *fx, size_t op, bool sticky,
                      struct tally *t)
 {
     for (uint64_t n = 1;; n++) {
-        struct mp_allocator_hooks hooks = { fm_alloc, fm_realloc, fm_free,
-                                            NULL };
-        struct fail_mem fm;
+        struct mp_allocator_hooks hooks;
+        struct mph_failmem fm;
         struct mph_exec_config c;
         struct mph_exec *e;
         struct mph_diff d;
@@ -201,7 +164,7 @@ static void sweep_op(const struct fixture *fx, size_t op, bool sticky,
         int rc, fcode = 0;
 
         memset(&fm, 0, sizeof(fm));
-        hooks.ctx = &fm;
+        mph_failmem_hooks(&fm, &hooks);
         config(&c, fs, &hooks);
         assert_int_equal(mph_exec_new(fx->w, &c, NULL, &e), MP_OK);
         assert_int_equal(mph_exec_create(e, &rc, &d), MP_OK);
@@ -317,9 +280,9 @@ static void sticky_failures_are_clean_too(void **state)
 /* One failure by hand: the first allocation of an alloc_bulk's commit. */
 static void failed_op_keeps_state_and_retry_succeeds(void **state)
 {
-    struct mp_allocator_hooks hooks = { fm_alloc, fm_realloc, fm_free, NULL };
+    struct mp_allocator_hooks hooks;
     struct fixture fx;
-    struct fail_mem fm;
+    struct mph_failmem fm;
     struct mph_exec_config c;
     struct mph_exec *e;
     struct mph_diff d;
@@ -330,7 +293,7 @@ static void failed_op_keeps_state_and_retry_succeeds(void **state)
     memset(&fx, 0, sizeof(fx));
     clean_run(&fx, "#! page_size 1024\nalloc\npalloc\npwrite $2 0x5a\n");
     memset(&fm, 0, sizeof(fm));
-    hooks.ctx = &fm;
+    mph_failmem_hooks(&fm, &hooks);
     fs = new_fs();
     config(&c, fs, &hooks);
     assert_int_equal(mph_exec_new(fx.w, &c, NULL, &e), MP_OK);
