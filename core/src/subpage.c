@@ -574,10 +574,43 @@ out_reset:
     return rc;
 }
 
-static int cmp_id(const void *a, const void *b)
+/* Sift v[i] down the max-heap v[0..n). */
+static void sift_down(uint64_t *v, size_t i, size_t n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    uint64_t x = v[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) {
+            break;
+        }
+        if (c + 1 < n && v[c + 1] > v[c]) {
+            c++;
+        }
+        if (v[c] <= x) {
+            break;
+        }
+        v[i] = v[c];
+        i = c;
+    }
+    v[i] = x;
+}
+
+/*
+ * Heapsort: in place (this query allocates nothing), n log n at worst, and
+ * no call through a comparison function per step as qsort makes - the
+ * harness lists the ids after every operation.
+ */
+static void sort_ids(uint64_t *v, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;) {
+        sift_down(v, i, n);
+    }
+    while (n > 1) {
+        uint64_t t = v[0];
+        v[0] = v[--n];
+        v[n] = t;
+        sift_down(v, 0, n);
+    }
 }
 
 int mp_subpage_ids(const mp_subpage *sp, mp_subpage_id *out, size_t cap,
@@ -594,9 +627,7 @@ int mp_subpage_ids(const mp_subpage *sp, mp_subpage_id *out, size_t cap,
         }
     }
     /* Ids share their tag, so id order is (parent, slot) order. */
-    if (k > 1) {
-        qsort(out, k, sizeof(*out), cmp_id);
-    }
+    sort_ids(out, k);
     *n = k;
     return MP_OK;
 }

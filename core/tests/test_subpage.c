@@ -656,6 +656,9 @@ static void rebuild_after_reopen_restores_the_live_slots(void **state)
     assert_int_equal(mp_subpage_free_bulk(sp, ids, 2 * PER), MP_OK);
     assert_int_equal(mp_subpage_ids(sp, live, 3 * PER, &n), MP_OK);
     assert_int_equal(n, PER);
+    for (size_t i = 1; i < n; i++) {
+        assert_true(live[i - 1] < live[i]); /* documented: ascending */
+    }
     mp_subpage_destroy(sp);
     assert_int_equal(mp_pager_sync_pages(p, 0, 0), MP_OK);
     mp_pager_close(p);
