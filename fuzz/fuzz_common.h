@@ -155,6 +155,13 @@ int fz_run_checked(const char *target, const struct mph_workload *w,
                    struct mph_model **mp, faultfs **fsp);
 
 /**
+ * fz_run_checked() on the POSIX backend (mp_vfs_posix()): a real file in
+ * a directory of this process's own under $TMPDIR (default /dev/shm, else
+ * /tmp), removed at exit. @return MP_OK; MP_ENOMEM.
+ */
+int fz_run_posix(const char *target, const struct mph_workload *w);
+
+/**
  * Judge a crash image with the recovery oracle (checker and rule 6 on).
  * prev may be NULL (crash between ops). Fails the run on a violation.
  * @return MP_OK; MP_ENOMEM.

@@ -1,8 +1,14 @@
 /*
  * fuzz_run.c - disks, executors and the oracle as the targets use them.
  */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fuzz_common.h"
 #include "mph/check.h"
@@ -97,25 +103,30 @@ static void known_code(const char *target, const struct mph_workload *w,
     }
 }
 
-int fz_run_checked(const char *target, const struct mph_workload *w,
-                   struct mph_model **mp, faultfs **fsp)
+/*
+ * The model-checked run of w on the file `path` of backend vfs: create,
+ * every op compared with the model, a clean close, then the checker must
+ * find the file clean and agree with the core's own open. *mp (if not
+ * NULL) receives the model.
+ */
+static int run_on(const char *target, const struct mph_workload *w,
+                  const struct mp_vfs *vfs, const char *path,
+                  struct mph_model **mp)
 {
     struct mph_exec_config ec;
     struct mph_check_report rep;
     struct mph_model *m = NULL;
     struct mph_exec *e = NULL;
     struct mph_diff d;
-    struct fz_disk disk;
-    faultfs *fs = NULL;
     int rc, op_rc;
 
-    fz_disk_from_bits(&disk, 0, 0);
-    rc = fz_fs_new(&disk, &fs);
+    rc = mph_model_new(FZ_PAGE, FZ_RESERVE, &m);
     if (rc == MP_OK) {
-        rc = mph_model_new(FZ_PAGE, FZ_RESERVE, &m);
-    }
-    if (rc == MP_OK) {
-        fz_exec_config(&ec, fs);
+        memset(&ec, 0, sizeof(ec));
+        ec.vfs = vfs;
+        ec.path = path;
+        ec.page_size = FZ_PAGE;
+        ec.reserve_bytes = FZ_RESERVE;
         rc = mph_exec_new(w, &ec, m, &e);
     }
     if (rc == MP_OK) {
@@ -146,9 +157,7 @@ int fz_run_checked(const char *target, const struct mph_workload *w,
     }
     mph_exec_free(e);
     e = NULL;
-    /* Closed cleanly: the checker must find the file clean and agree with
-     * the core's own open. */
-    rc = mph_check_file(faultfs_vfs(fs), FZ_PATH, FZ_PAGE, &rep);
+    rc = mph_check_file(vfs, path, FZ_PAGE, &rep);
     if (rc == MP_ENOMEM) {
         goto out;
     }
@@ -164,14 +173,75 @@ int fz_run_checked(const char *target, const struct mph_workload *w,
         *mp = m;
         m = NULL;
     }
-    if (fsp) {
-        *fsp = fs;
-        fs = NULL;
-    }
 out:
     mph_exec_free(e);
     mph_model_free(m);
+    return rc;
+}
+
+int fz_run_checked(const char *target, const struct mph_workload *w,
+                   struct mph_model **mp, faultfs **fsp)
+{
+    struct fz_disk disk;
+    faultfs *fs = NULL;
+    int rc;
+
+    fz_disk_from_bits(&disk, 0, 0);
+    rc = fz_fs_new(&disk, &fs);
+    if (rc == MP_OK) {
+        rc = run_on(target, w, faultfs_vfs(fs), FZ_PATH, mp);
+    }
+    if (rc == MP_OK && fsp) {
+        *fsp = fs;
+        fs = NULL;
+    }
     fz_fs_free(fs);
+    return rc;
+}
+
+/*
+ * The POSIX backend's files: one directory per process under $TMPDIR (or
+ * /dev/shm, or /tmp), made on first use and removed at exit.
+ */
+static char fz_dir[4096];
+
+__attribute__((destructor)) static void fz_dir_remove(void)
+{
+    char p[sizeof(fz_dir) + 32];
+    if (!fz_dir[0]) {
+        return;
+    }
+    snprintf(p, sizeof(p), "%s/f.mp", fz_dir);
+    (void)unlink(p);
+    snprintf(p, sizeof(p), "%s/f.mp.mp-create", fz_dir); /* pager.c */
+    (void)unlink(p);
+    (void)rmdir(fz_dir);
+}
+
+int fz_run_posix(const char *target, const struct mph_workload *w)
+{
+    char path[sizeof(fz_dir) + 32];
+    int rc;
+
+    if (!fz_dir[0]) {
+        const char *t = getenv("TMPDIR");
+        struct stat st;
+        if (!t || !*t) {
+            t = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm"
+                                                                  : "/tmp";
+        }
+        snprintf(fz_dir, sizeof(fz_dir), "%s/mp-fuzz-XXXXXX", t);
+        if (!mkdtemp(fz_dir)) {
+            fz_dir[0] = 0;
+            fprintf(stderr, "%s: cannot make a directory under %s\n", target,
+                    t);
+            abort();
+        }
+    }
+    snprintf(path, sizeof(path), "%s/f.mp", fz_dir);
+    (void)unlink(path); /* a run that aborted may have left it */
+    rc = run_on(target, w, mp_vfs_posix(), path, NULL);
+    (void)unlink(path);
     return rc;
 }
 
