@@ -97,9 +97,14 @@ void fz_oracle_config(struct mph_oracle_config *oc)
 static void known_code(const char *target, const struct mph_workload *w,
                        size_t op, int rc)
 {
+    const char *msg = mp_strerror(rc);
     if (strcmp(mp_error_name(rc), "MP_E?") == 0) {
         fz_fail(target, w, "op %zu returned %d, which is no MP_E* code", op,
                 rc);
+    }
+    if (!msg || !*msg) {
+        fz_fail(target, w, "op %zu returned %s, which has no message", op,
+                mp_error_name(rc));
     }
 }
 
