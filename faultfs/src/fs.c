@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -202,6 +203,9 @@ void faultfs_free(faultfs *fs)
     free(fs);
 }
 
+_Static_assert(offsetof(struct faultfs, mu) < offsetof(struct faultfs, page),
+               "faultfs_reuse() clears from `page` on: the mutex comes first");
+
 int faultfs_reuse(faultfs *fs, const struct faultfs_config *cfg)
 {
     struct faultfs_config c;
@@ -227,15 +231,11 @@ int faultfs_reuse(faultfs *fs, const struct faultfs_config *cfg)
     spare = fs->spare;
     fd = fs->pagemap_fd;
     pid = fs->pagemap_pid;
-    /* Everything but the mutex, the spare region and the page table's
-     * descriptor starts over, as from faultfs_new(). The mutex is unlocked
-     * and stays initialised: it is moved out and back, never copied into
-     * use while held. */
-    {
-        pthread_mutex_t mu = fs->mu;
-        memset(fs, 0, sizeof(*fs));
-        fs->mu = mu;
-    }
+    /* Everything after the mutex starts over, as from faultfs_new() (vfs
+     * and cfg, before it, are set again by init_fresh); the mutex itself
+     * is never copied or re-made. Then the kept parts go back. */
+    memset((char *)fs + offsetof(struct faultfs, page), 0,
+           sizeof(*fs) - offsetof(struct faultfs, page));
     init_fresh(fs, &c);
     fs->spare = spare;
     fs->image_spare = image_spare;
