@@ -4,8 +4,8 @@
 # through the standalone replayers, and then by the unit tests as well
 # (every test the valgrind run runs: core, faultfs, harness). Prints line
 # and branch percentages of core/src for both, also without the POSIX
-# backend (io_posix.c), which the fuzz targets never reach by design: they
-# run over faultfs only.
+# backend (io_posix.c), which only the ops target's POSIX variant (flags
+# bit 1) reaches: the other targets run over faultfs only.
 #
 # Usage: ci/coverage.sh [--no-tests] [--no-build] [--html DIR] [--help]
 #   --no-tests  corpora only
