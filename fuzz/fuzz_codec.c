@@ -81,26 +81,38 @@ static const uint8_t ops_kinds[] = {
     MPH_OP_SFREE,   MPH_OP_SFREE_BULK,
 };
 
-/* Without sub-page ops their opcodes mean regular calls instead. */
-static const uint8_t ops_kinds_nosub[] = {
-    MPH_OP_ALLOC,   MPH_OP_FREE,        MPH_OP_ALLOC_BULK, MPH_OP_FREE_BULK,
-    MPH_OP_PALLOC,  MPH_OP_PALLOC_BULK, MPH_OP_PFREE,      MPH_OP_PFREE_BULK,
-    MPH_OP_PBEGIN,  MPH_OP_PFILL,       MPH_OP_PCOMMIT,    MPH_OP_PABORT,
-    MPH_OP_PWRITE,  MPH_OP_WRITE,       MPH_OP_SYNC,       MPH_OP_REOPEN,
-    MPH_OP_ITERATE, MPH_OP_GROW,        MPH_OP_ALLOC,      MPH_OP_ALLOC_BULK,
-    MPH_OP_FREE,    MPH_OP_FREE_BULK,
-};
-
 static const uint8_t subpage_kinds[] = {
     MPH_OP_SALLOC, MPH_OP_SALLOC_BULK, MPH_OP_SFREE, MPH_OP_SFREE_BULK,
     MPH_OP_REOPEN, MPH_OP_ALLOC,       MPH_OP_FREE,  MPH_OP_WRITE,
     MPH_OP_SYNC,   MPH_OP_ITERATE,
 };
 
+/* The op opcode i means in codec c: without sub-page ops the sub-page
+ * opcodes mean the matching regular calls. */
+static int kind_at(const struct fz_codec *c, size_t i)
+{
+    int k = c->kinds[i];
+    if (c->sub) {
+        return k;
+    }
+    switch (k) {
+    case MPH_OP_SALLOC:
+        return MPH_OP_ALLOC;
+    case MPH_OP_SALLOC_BULK:
+        return MPH_OP_ALLOC_BULK;
+    case MPH_OP_SFREE:
+        return MPH_OP_FREE;
+    case MPH_OP_SFREE_BULK:
+        return MPH_OP_FREE_BULK;
+    default:
+        return k;
+    }
+}
+
 void fz_codec_ops(struct fz_codec *c, bool sub)
 {
     memset(c, 0, sizeof(*c));
-    c->kinds = sub ? ops_kinds : ops_kinds_nosub;
+    c->kinds = ops_kinds;
     c->nkinds = sizeof(ops_kinds);
     c->sub = sub;
     c->max_ops = 64;
@@ -489,7 +501,7 @@ int fz_decode(const struct fz_codec *c, struct fz_reader *r,
         if (b == FZ_END) {
             break;
         }
-        rc = decode_op(s, r, c->kinds[b % c->nkinds], w);
+        rc = decode_op(s, r, kind_at(c, b % c->nkinds), w);
     }
     free(s);
     if (rc != MP_OK) {
@@ -498,6 +510,21 @@ int fz_decode(const struct fz_codec *c, struct fz_reader *r,
     }
     *out = w;
     return MP_OK;
+}
+
+int fz_decode_ops_and_tear(struct fz_reader *r, bool sub,
+                           struct mph_workload **w, const uint8_t **tear,
+                           size_t *ntear)
+{
+    struct fz_codec codec;
+    int rc;
+    fz_codec_ops(&codec, sub);
+    codec.max_ops = 48;
+    rc = fz_decode(&codec, r, w);
+    if (rc == MP_OK) {
+        *tear = fz_rest(r, ntear);
+    }
+    return rc;
 }
 
 /* ---- encoder ----------------------------------------------------------- */
@@ -520,7 +547,7 @@ static void put(struct fz_writer *o, unsigned b)
 static int opcode_of(const struct fz_codec *c, int kind)
 {
     for (size_t i = 0; i < c->nkinds; i++) {
-        if (c->kinds[i] == kind) {
+        if (kind_at(c, i) == kind) {
             return (int)i;
         }
     }

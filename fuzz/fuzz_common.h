@@ -73,7 +73,8 @@ const uint8_t *fz_rest(const struct fz_reader *r, size_t *len);
  * for in the whole workload (counts are clamped to what is left).
  */
 struct fz_codec {
-    /** Opcode table: byte % nkinds picks kinds[]. */
+    /** Opcode table: byte % nkinds picks kinds[] (without sub, the
+     *  sub-page kinds there mean the matching regular calls). */
     const uint8_t *kinds;
     size_t nkinds;
     /**
@@ -100,6 +101,16 @@ void fz_codec_subpage(struct fz_codec *c);
  */
 int fz_decode(const struct fz_codec *c, struct fz_reader *r,
               struct mph_workload **out);
+
+/**
+ * The tail the crash and faults inputs share: an ops-codec op stream
+ * (sub-page ops if sub, at most 48 ops), then the tear bytes (*tear points
+ * into r's input, *ntear of them).
+ * @return as fz_decode().
+ */
+int fz_decode_ops_and_tear(struct fz_reader *r, bool sub,
+                           struct mph_workload **w, const uint8_t **tear,
+                           size_t *ntear);
 
 /**
  * Encode w for codec c into out[0, cap): the inverse of fz_decode, for
@@ -148,7 +159,8 @@ void fz_oracle_config(struct mph_oracle_config *oc);
  * Run the whole workload on a fresh disk with the model, comparing after
  * every step; then check the closed file (clean verdict). Any difference
  * is a failure (fz_fail). On MP_OK *mp (if not NULL) receives the model
- * (caller frees) and *fsp (if not NULL) the disk (caller frees).
+ * (caller frees) and *fsp (if not NULL) the disk (caller releases it
+ * with fz_fs_free()).
  * @return MP_OK; MP_ENOMEM (the harness ran out of memory).
  */
 int fz_run_checked(const char *target, const struct mph_workload *w,
@@ -156,10 +168,31 @@ int fz_run_checked(const char *target, const struct mph_workload *w,
 
 /**
  * fz_run_checked() on the POSIX backend (mp_vfs_posix()): a real file in
- * a directory of this process's own under $TMPDIR (default /dev/shm, else
- * /tmp), removed at exit. @return MP_OK; MP_ENOMEM.
+ * a new directory under $TMPDIR (default /dev/shm, else /tmp), removed
+ * when the run ends. @return MP_OK; MP_ENOMEM.
  */
 int fz_run_posix(const char *target, const struct mph_workload *w);
+
+/**
+ * Two disks running one workload, as the crash and faults targets use
+ * them: disk A with the model (executor ea) and, if asked, disk B with an
+ * executor of its own and no model (eb), whose pagers get the memory hooks
+ * b_mem (NULL: malloc).
+ */
+struct fz_pair {
+    faultfs *fa, *fb;
+    struct mph_model *m;
+    struct mph_exec *ea, *eb;
+};
+
+/** Make p for w on disks of geometry d. On failure nothing is left to
+ *  free. @return MP_OK; MP_ENOMEM. */
+int fz_pair_new(struct fz_pair *p, const struct mph_workload *w,
+                const struct fz_disk *d, bool want_b,
+                const struct mp_allocator_hooks *b_mem);
+
+/** Free p's executors, model and disks (back to the pool); p is zeroed. */
+void fz_pair_free(struct fz_pair *p);
 
 /**
  * Judge a crash image with the recovery oracle (checker and rule 6 on).

@@ -18,10 +18,8 @@
 
 int fz_crash_parse(const uint8_t *data, size_t size, struct fz_crash_input *in)
 {
-    struct fz_codec codec;
     struct fz_reader r;
     uint8_t flags, seed;
-    int rc;
 
     memset(in, 0, sizeof(*in));
     fz_reader_init(&r, data, size);
@@ -34,63 +32,14 @@ int fz_crash_parse(const uint8_t *data, size_t size, struct fz_crash_input *in)
     if (in->site == 3) {
         in->site = FZ_SITE_OP;
     }
-    fz_codec_ops(&codec, (flags & 1) != 0);
-    codec.max_ops = 48;
-    rc = fz_decode(&codec, &r, &in->w);
-    if (rc == MP_OK) {
-        in->tear = fz_rest(&r, &in->ntear);
-    }
-    return rc;
+    return fz_decode_ops_and_tear(&r, (flags & 1) != 0, &in->w, &in->tear,
+                                  &in->ntear);
 }
 
 void fz_crash_input_free(struct fz_crash_input *in)
 {
     mph_workload_free(in->w);
     in->w = NULL;
-}
-
-struct pair {
-    faultfs *fa, *fb;
-    struct mph_model *m;
-    struct mph_exec *ea, *eb;
-};
-
-static void pair_free(struct pair *p)
-{
-    mph_exec_free(p->ea);
-    mph_exec_free(p->eb);
-    mph_model_free(p->m);
-    fz_fs_free(p->fa);
-    fz_fs_free(p->fb);
-    memset(p, 0, sizeof(*p));
-}
-
-static int pair_new(const struct fz_crash_input *in, bool want_b,
-                    struct pair *p)
-{
-    struct mph_exec_config ec;
-    int rc;
-
-    memset(p, 0, sizeof(*p));
-    rc = fz_fs_new(&in->disk, &p->fa);
-    if (rc == MP_OK && want_b) {
-        rc = fz_fs_new(&in->disk, &p->fb);
-    }
-    if (rc == MP_OK) {
-        rc = mph_model_new(FZ_PAGE, FZ_RESERVE, &p->m);
-    }
-    if (rc == MP_OK) {
-        fz_exec_config(&ec, p->fa);
-        rc = mph_exec_new(in->w, &ec, p->m, &p->ea);
-    }
-    if (rc == MP_OK && want_b) {
-        fz_exec_config(&ec, p->fb);
-        rc = mph_exec_new(in->w, &ec, NULL, &p->eb);
-    }
-    if (rc != MP_OK) {
-        pair_free(p);
-    }
-    return rc;
 }
 
 /* Image from the crashed disk fs, judged against prev/cur. */
@@ -117,7 +66,7 @@ static int judge(const char *target, const struct fz_crash_input *in,
 
 /* Step A (with the model); any difference is a failure. */
 static int step_a(const char *target, const struct fz_crash_input *in,
-                  struct pair *p, int *op_rc)
+                  struct fz_pair *p, int *op_rc)
 {
     struct mph_diff d;
     size_t i = mph_exec_next(p->ea);
@@ -137,7 +86,7 @@ static int step_a(const char *target, const struct fz_crash_input *in,
 }
 
 static int create_a(const char *target, const struct fz_crash_input *in,
-                    struct pair *p)
+                    struct fz_pair *p)
 {
     struct mph_diff d;
     int crc, rc = mph_exec_create(p->ea, &crc, &d);
@@ -152,10 +101,10 @@ static int create_a(const char *target, const struct fz_crash_input *in,
 
 static int site_gap(const char *target, const struct fz_crash_input *in)
 {
-    struct pair p;
+    struct fz_pair p;
     size_t k = in->opsel % (in->w->nops + 1);
     char ctx[64];
-    int rc = pair_new(in, false, &p), op_rc;
+    int rc = fz_pair_new(&p, in->w, &in->disk, false, NULL), op_rc;
 
     if (rc == MP_OK) {
         rc = create_a(target, in, &p);
@@ -172,17 +121,17 @@ static int site_gap(const char *target, const struct fz_crash_input *in)
         rc =
             judge(target, in, p.fa, p.m, NULL, mph_model_state(p.m, k), 0, ctx);
     }
-    pair_free(&p);
+    fz_pair_free(&p);
     return rc;
 }
 
 static int site_create(const char *target, const struct fz_crash_input *in)
 {
-    struct pair p;
+    struct fz_pair p;
     struct mph_diff d;
     uint64_t end, k;
     char ctx[64];
-    int crc, rc = pair_new(in, true, &p);
+    int crc, rc = fz_pair_new(&p, in->w, &in->disk, true, NULL);
 
     if (rc == MP_OK) {
         rc = create_a(target, in, &p);
@@ -208,7 +157,7 @@ static int site_create(const char *target, const struct fz_crash_input *in)
     rc = judge(target, in, p.fb, p.m, NULL, mph_model_state(p.m, 0),
                MPH_ORACLE_ALLOW_ABSENT, ctx);
 out:
-    pair_free(&p);
+    fz_pair_free(&p);
     return rc;
 }
 
@@ -216,10 +165,10 @@ static int site_op(const char *target, const struct fz_crash_input *in)
 {
     const struct mph_workload *w = in->w;
     size_t want = w->nops ? in->opsel % w->nops : 0;
-    struct pair p;
+    struct fz_pair p;
     struct mph_diff d;
     char ctx[96];
-    int rc = pair_new(in, true, &p), rca, rcb;
+    int rc = fz_pair_new(&p, in->w, &in->disk, true, NULL), rca, rcb;
 
     if (rc == MP_OK) {
         rc = create_a(target, in, &p);
@@ -260,7 +209,7 @@ static int site_op(const char *target, const struct fz_crash_input *in)
                      k, i, start, end - 1);
             rc = judge(target, in, p.fb, p.m, mph_model_state(p.m, i),
                        mph_model_state(p.m, i + 1), 0, ctx);
-            pair_free(&p);
+            fz_pair_free(&p);
             return rc;
         }
         rc = mph_exec_step(p.eb, &rcb, &d);
@@ -286,7 +235,7 @@ static int site_op(const char *target, const struct fz_crash_input *in)
         rc = judge(target, in, p.fa, p.m, NULL, mph_model_state(p.m, w->nops),
                    0, "crash after the last op");
     }
-    pair_free(&p);
+    fz_pair_free(&p);
     return rc;
 }
 

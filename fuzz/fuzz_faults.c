@@ -65,10 +65,8 @@ static uint8_t parse_fault(struct fz_reader *r, struct faultfs_fault *f)
 int fz_faults_parse(const uint8_t *data, size_t size,
                     struct fz_faults_input *in)
 {
-    struct fz_codec codec;
     struct fz_reader r;
     uint8_t flags, nth0;
-    int rc;
 
     memset(in, 0, sizeof(*in));
     fz_reader_init(&r, data, size);
@@ -83,13 +81,8 @@ int fz_faults_parse(const uint8_t *data, size_t size,
         in->mem_sticky = in->fault[0].sticky;
     }
     fz_disk_from_bits(&in->disk, (flags >> 3) & 7u, fz_u8(&r));
-    fz_codec_ops(&codec, (flags & 1) != 0);
-    codec.max_ops = 48;
-    rc = fz_decode(&codec, &r, &in->w);
-    if (rc == MP_OK) {
-        in->tear = fz_rest(&r, &in->ntear);
-    }
-    return rc;
+    return fz_decode_ops_and_tear(&r, (flags & 1) != 0, &in->w, &in->tear,
+                                  &in->ntear);
 }
 
 void fz_faults_input_free(struct fz_faults_input *in)
@@ -114,22 +107,11 @@ static uint64_t injected(const faultfs *fs)
 struct run {
     const char *target;
     const struct fz_faults_input *in;
-    faultfs *fa, *fb;
-    struct mph_model *m;
-    struct mph_exec *ea, *eb;
+    struct fz_pair p; /* A clean with the model, B with the faults */
     struct mph_failmem mem;
     struct mp_allocator_hooks hooks;
     bool mem_only; /* the failure judged came from the memory hooks only */
 };
-
-static void run_free(struct run *r)
-{
-    mph_exec_free(r->ea);
-    mph_exec_free(r->eb);
-    mph_model_free(r->m);
-    fz_fs_free(r->fa);
-    fz_fs_free(r->fb);
-}
 
 static void want_unavailable(struct run *r, long op, const char *what, int rc)
 {
@@ -196,14 +178,14 @@ static void check_unavailable(struct run *r, mp_pager *p, long op)
 static int compare_state(struct run *r, mp_pager *p, const struct mph_state *s,
                          struct mph_diff *d)
 {
-    return mph_state_compare(r->m, s, p, MPH_CMP_VOLATILE, d);
+    return mph_state_compare(r->p.m, s, p, MPH_CMP_VOLATILE, d);
 }
 
 /* The failed op once more, the fault gone: what A returned, then S_i. */
 static int retry(struct run *r, long op, int rca, const struct mph_state *cur)
 {
     struct mph_diff d;
-    int rc2, rc = mph_exec_retry(r->eb, &rc2, &d);
+    int rc2, rc = mph_exec_retry(r->p.eb, &rc2, &d);
     if (rc != MP_OK) {
         return rc;
     }
@@ -213,10 +195,10 @@ static int retry(struct run *r, long op, int rca, const struct mph_state *cur)
                 "again returned %s (the clean disk: %s) %s",
                 op, mp_error_name(rc2), mp_error_name(rca), d.what);
     }
-    if (!mph_exec_pager(r->eb)) {
+    if (!mph_exec_pager(r->p.eb)) {
         fz_fail(r->target, r->in->w, "op %ld run again left no pager", op);
     }
-    rc = compare_state(r, mph_exec_pager(r->eb), cur, &d);
+    rc = compare_state(r, mph_exec_pager(r->p.eb), cur, &d);
     if (rc == MP_OK && d.rule != MPH_RULE_NONE) {
         fz_fail(r->target, r->in->w,
                 "op %ld failed, then ran again as on the clean disk, but "
@@ -248,7 +230,7 @@ static int check_usable(struct run *r, mp_pager *p, long op, int rca,
     if (rc != MP_OK) {
         return rc;
     }
-    p = mph_exec_pager(r->eb);
+    p = mph_exec_pager(r->p.eb);
     if (mp_pager_free_count(p) == 0) {
         return MP_OK; /* an alloc would grow and change the page count */
     }
@@ -273,7 +255,7 @@ static int after_failure(struct run *r, long op, int code, int rca,
                          bool mem_only)
 {
     const struct mph_state *prev, *cur;
-    mp_pager *p = mph_exec_pager(r->eb);
+    mp_pager *p = mph_exec_pager(r->p.eb);
     char ctx[128];
     unsigned flags = 0;
     int rc = MP_OK, fcode = 0;
@@ -288,16 +270,16 @@ static int after_failure(struct run *r, long op, int code, int rca,
                 mem_only ? "allocation failure" : "I/O fault",
                 mp_error_name(code));
     }
-    faultfs_clear_faults(r->fb);
+    faultfs_clear_faults(r->p.fb);
     r->mem.armed = false;
     r->mem_only = mem_only;
     if (op < 0) {
         prev = NULL;
-        cur = mph_model_state(r->m, 0);
+        cur = mph_model_state(r->p.m, 0);
         flags = MPH_ORACLE_ALLOW_ABSENT;
     } else {
-        prev = mph_model_state(r->m, (size_t)op);
-        cur = mph_model_state(r->m, (size_t)op + 1);
+        prev = mph_model_state(r->p.m, (size_t)op);
+        cur = mph_model_state(r->p.m, (size_t)op + 1);
     }
     if (p) {
         if (fcode != 0) {
@@ -308,8 +290,8 @@ static int after_failure(struct run *r, long op, int code, int rca,
     } else if (op >= 0 && r->in->w->ops[op].kind == MPH_OP_REOPEN) {
         rc = retry(r, op, rca, cur); /* the open, again */
     }
-    mph_exec_free(r->eb);
-    r->eb = NULL;
+    mph_exec_free(r->p.eb);
+    r->p.eb = NULL;
     if (rc != MP_OK) {
         return rc;
     }
@@ -323,18 +305,18 @@ static int after_failure(struct run *r, long op, int code, int rca,
         fprintf(stderr, "%s: %s\n", r->target, ctx);
     }
     if (!r->in->crash) {
-        return fz_judge_image(r->target, r->in->w, r->fb, r->m, prev, cur,
+        return fz_judge_image(r->target, r->in->w, r->p.fb, r->p.m, prev, cur,
                               flags, ctx);
     }
-    if (faultfs_crash_now(r->fb) != MP_OK) {
+    if (faultfs_crash_now(r->p.fb) != MP_OK) {
         fz_fail(r->target, r->in->w, "crash_now failed");
     }
     {
         faultfs *img = NULL;
-        fz_image_spare(r->fb);
-        rc = faultfs_image_from_bytes(r->fb, r->in->tear, r->in->ntear, &img);
+        fz_image_spare(r->p.fb);
+        rc = faultfs_image_from_bytes(r->p.fb, r->in->tear, r->in->ntear, &img);
         if (rc == MP_OK) {
-            rc = fz_judge_image(r->target, r->in->w, img, r->m, prev, cur,
+            rc = fz_judge_image(r->target, r->in->w, img, r->p.m, prev, cur,
                                 flags, ctx);
         }
         fz_fs_free(img);
@@ -344,34 +326,22 @@ static int after_failure(struct run *r, long op, int code, int rca,
 
 static int setup(struct run *r)
 {
-    struct mph_exec_config ec;
-    int rc = fz_fs_new(&r->in->disk, &r->fa);
-    if (rc == MP_OK) {
-        rc = fz_fs_new(&r->in->disk, &r->fb);
+    const struct mp_allocator_hooks *b_mem = NULL;
+    int rc;
+
+    if (r->in->mem) {
+        mph_failmem_arm(&r->mem, r->in->mem_nth, r->in->mem_sticky);
+        mph_failmem_hooks(&r->mem, &r->hooks);
+        b_mem = &r->hooks;
     }
+    rc = fz_pair_new(&r->p, r->in->w, &r->in->disk, true, b_mem);
     /* With the memory bit fault 0 goes to B's hooks, not the disk. */
     for (size_t i = r->in->mem ? 1 : 0; rc == MP_OK && i < r->in->nfaults;
          i++) {
-        rc = faultfs_inject(r->fb, &r->in->fault[i]);
+        rc = faultfs_inject(r->p.fb, &r->in->fault[i]);
         if (rc != MP_OK) {
             fz_fail(r->target, r->in->w, "faultfs_inject refused fault %zu", i);
         }
-    }
-    if (rc == MP_OK) {
-        rc = mph_model_new(FZ_PAGE, FZ_RESERVE, &r->m);
-    }
-    if (rc == MP_OK) {
-        fz_exec_config(&ec, r->fa);
-        rc = mph_exec_new(r->in->w, &ec, r->m, &r->ea);
-    }
-    if (rc == MP_OK) {
-        fz_exec_config(&ec, r->fb);
-        if (r->in->mem) {
-            mph_failmem_arm(&r->mem, r->in->mem_nth, r->in->mem_sticky);
-            mph_failmem_hooks(&r->mem, &r->hooks);
-            ec.mem = &r->hooks;
-        }
-        rc = mph_exec_new(r->in->w, &ec, NULL, &r->eb);
     }
     return rc;
 }
@@ -405,7 +375,7 @@ int fz_faults_run(const char *target, const struct fz_faults_input *in)
     if (rc != MP_OK) {
         goto out;
     }
-    rc = mph_exec_create(r.ea, &rca, &d);
+    rc = mph_exec_create(r.p.ea, &rca, &d);
     if (rc != MP_OK) {
         goto out;
     }
@@ -413,21 +383,21 @@ int fz_faults_run(const char *target, const struct fz_faults_input *in)
         fz_fail(target, w, "create on the clean disk: %s %s",
                 mp_error_name(rca), d.what);
     }
-    rc = mph_exec_create(r.eb, &rcb, &d);
+    rc = mph_exec_create(r.p.eb, &rcb, &d);
     if (rc != MP_OK) {
         goto out;
     }
     if (rcb != MP_OK) {
-        if (injected(r.fb) == 0 && r.mem.fired == 0) {
+        if (injected(r.p.fb) == 0 && r.mem.fired == 0) {
             fz_fail(target, w, "create failed with no fault: %s",
                     mp_error_name(rcb));
         }
-        rc = after_failure(&r, -1, rcb, rca, injected(r.fb) == 0);
+        rc = after_failure(&r, -1, rcb, rca, injected(r.p.fb) == 0);
         goto out;
     }
-    while (mph_exec_next(r.ea) < w->nops) {
-        size_t i = mph_exec_next(r.ea);
-        rc = mph_exec_step(r.ea, &rca, &d);
+    while (mph_exec_next(r.p.ea) < w->nops) {
+        size_t i = mph_exec_next(r.p.ea);
+        rc = mph_exec_step(r.p.ea, &rca, &d);
         if (rc == MP_ENOMEM) {
             goto out;
         }
@@ -435,13 +405,13 @@ int fz_faults_run(const char *target, const struct fz_faults_input *in)
             fz_fail(target, w, "op %zu on the clean disk: rule %s: %s", i,
                     mph_rule_name(d.rule), d.what);
         }
-        before = injected(r.fb);
+        before = injected(r.p.fb);
         mbefore = r.mem.fired;
-        rc = mph_exec_step(r.eb, &rcb, &d);
+        rc = mph_exec_step(r.p.eb, &rcb, &d);
         if (rc == MP_ENOMEM) {
             goto out;
         }
-        if (injected(r.fb) == before && r.mem.fired == mbefore) {
+        if (injected(r.p.fb) == before && r.mem.fired == mbefore) {
             if (rcb != rca) {
                 fz_fail(target, w,
                         "determinism: op %zu returned %s on the clean disk, "
@@ -451,17 +421,19 @@ int fz_faults_run(const char *target, const struct fz_faults_input *in)
             continue;
         }
         if (rcb != rca) {
-            rc = after_failure(&r, (long)i, rcb, rca, injected(r.fb) == before);
+            rc = after_failure(&r, (long)i, rcb, rca,
+                               injected(r.p.fb) == before);
             goto out;
         }
         /* Absorbed: B must still equal A. */
-        if (mph_exec_pager(r.eb)) {
+        if (mph_exec_pager(r.p.eb)) {
             bool armed = r.mem.armed;
             int fcode;
-            mp_pager_last_failure(mph_exec_pager(r.eb), &fcode, NULL);
+            mp_pager_last_failure(mph_exec_pager(r.p.eb), &fcode, NULL);
             r.mem.armed = false; /* the comparison's iterators allocate */
-            rc = mph_state_compare(r.m, mph_model_state(r.m, i + 1),
-                                   mph_exec_pager(r.eb), MPH_CMP_VOLATILE, &d);
+            rc =
+                mph_state_compare(r.p.m, mph_model_state(r.p.m, i + 1),
+                                  mph_exec_pager(r.p.eb), MPH_CMP_VOLATILE, &d);
             r.mem.armed = armed;
             if (rc != MP_OK) {
                 goto out;
@@ -484,6 +456,6 @@ out:
                 " failed\n",
                 target, r.mem.count, r.mem.fired);
     }
-    run_free(&r);
+    fz_pair_free(&r.p);
     return rc;
 }

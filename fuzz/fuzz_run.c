@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,46 @@ void fz_fs_free(faultfs *fs)
     } else {
         faultfs_free(fs);
     }
+}
+
+void fz_pair_free(struct fz_pair *p)
+{
+    mph_exec_free(p->ea);
+    mph_exec_free(p->eb);
+    mph_model_free(p->m);
+    fz_fs_free(p->fa);
+    fz_fs_free(p->fb);
+    memset(p, 0, sizeof(*p));
+}
+
+int fz_pair_new(struct fz_pair *p, const struct mph_workload *w,
+                const struct fz_disk *d, bool want_b,
+                const struct mp_allocator_hooks *b_mem)
+{
+    struct mph_exec_config ec;
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    rc = fz_fs_new(d, &p->fa);
+    if (rc == MP_OK && want_b) {
+        rc = fz_fs_new(d, &p->fb);
+    }
+    if (rc == MP_OK) {
+        rc = mph_model_new(FZ_PAGE, FZ_RESERVE, &p->m);
+    }
+    if (rc == MP_OK) {
+        fz_exec_config(&ec, p->fa);
+        rc = mph_exec_new(w, &ec, p->m, &p->ea);
+    }
+    if (rc == MP_OK && want_b) {
+        fz_exec_config(&ec, p->fb);
+        ec.mem = b_mem;
+        rc = mph_exec_new(w, &ec, NULL, &p->eb);
+    }
+    if (rc != MP_OK) {
+        fz_pair_free(p);
+    }
+    return rc;
 }
 
 void fz_exec_config(struct mph_exec_config *ec, faultfs *fs)
@@ -204,49 +245,46 @@ int fz_run_checked(const char *target, const struct mph_workload *w,
     return rc;
 }
 
-/*
- * The POSIX backend's files: one directory per process under $TMPDIR (or
- * /dev/shm, or /tmp), made on first use and removed at exit.
- */
-static char fz_dir[4096];
-
-__attribute__((destructor)) static void fz_dir_remove(void)
+/* Remove dir and whatever the pager left in it (the file, a create's
+ * temporary name). */
+static void remove_dir(const char *dir)
 {
-    char p[sizeof(fz_dir) + 32];
-    if (!fz_dir[0]) {
-        return;
+    char p[4096 + 256];
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    if (d) {
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+                snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+                (void)unlink(p);
+            }
+        }
+        closedir(d);
     }
-    snprintf(p, sizeof(p), "%s/f.mp", fz_dir);
-    (void)unlink(p);
-    snprintf(p, sizeof(p), "%s/f.mp.mp-create", fz_dir); /* pager.c */
-    (void)unlink(p);
-    (void)rmdir(fz_dir);
+    (void)rmdir(dir);
 }
 
 int fz_run_posix(const char *target, const struct mph_workload *w)
 {
-    char path[sizeof(fz_dir) + 32];
+    /* A directory per run, gone when the run ends: engines kill their
+     * processes between runs, so nothing is left behind then. */
+    char dir[4096], path[4096 + 16];
+    const char *t = getenv("TMPDIR");
+    struct stat st;
     int rc;
 
-    if (!fz_dir[0]) {
-        const char *t = getenv("TMPDIR");
-        struct stat st;
-        if (!t || !*t) {
-            t = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm"
-                                                                  : "/tmp";
-        }
-        snprintf(fz_dir, sizeof(fz_dir), "%s/mp-fuzz-XXXXXX", t);
-        if (!mkdtemp(fz_dir)) {
-            fz_dir[0] = 0;
-            fprintf(stderr, "%s: cannot make a directory under %s\n", target,
-                    t);
-            abort();
-        }
+    if (!t || !*t) {
+        t = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm"
+                                                              : "/tmp";
     }
-    snprintf(path, sizeof(path), "%s/f.mp", fz_dir);
-    (void)unlink(path); /* a run that aborted may have left it */
+    snprintf(dir, sizeof(dir), "%s/mp-fuzz-XXXXXX", t);
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "%s: cannot make a directory under %s\n", target, t);
+        abort();
+    }
+    snprintf(path, sizeof(path), "%s/f.mp", dir);
     rc = run_on(target, w, mp_vfs_posix(), path, NULL);
-    (void)unlink(path);
+    remove_dir(dir);
     return rc;
 }
 

@@ -129,8 +129,11 @@ int faultfs__new_like(faultfs *fs, faultfs **out)
 
 void faultfs_image_spare(faultfs *fs, faultfs *spare)
 {
-    if (!fs || spare == fs) {
-        faultfs_free(spare == fs ? NULL : spare);
+    if (spare == fs) {
+        return; /* fs cannot own itself */
+    }
+    if (!fs) {
+        faultfs_free(spare);
         return;
     }
     pthread_mutex_lock(&fs->mu);
