@@ -52,7 +52,8 @@ extern "C" {
  X(EWOULDBLOCK, -24, "operation would block")                               \
  X(ECOUNT, -25, "bulk count is zero or exceeds the limit")                  \
  X(ELIMIT, -26, "a format or address-space limit was reached")              \
- X(ECORRUPT, -27, "file structure is corrupt")
+ X(ECORRUPT, -27, "file structure is corrupt")                              \
+ X(EDEVICE, -28, "page size is smaller than the device's power-fail unit")
 
 /** Error codes. MP_OK is 0; every failure is negative. */
 enum mp_error {
@@ -62,7 +63,7 @@ enum mp_error {
 };
 
 /** The lowest (most negative) code currently defined; for table sizes. */
-#define MP_ERROR_MIN (-27)
+#define MP_ERROR_MIN (-28)
 
 /**
  * Describe an error code in words.
