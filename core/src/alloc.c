@@ -78,6 +78,27 @@ static uint64_t round_total(const mp_pager *p, uint64_t t)
     return t;
 }
 
+/*
+ * The one rule for how far the file may grow: the largest total within
+ * MP_MAX_PAGES and the address reservation (growth never moves the
+ * mapping), lowered so that it does not end inside a group's leaf copies.
+ * Every growth (alloc's geometric growth and mp_pager_grow) asks this.
+ */
+static uint64_t max_total(const mp_pager *p)
+{
+    uint64_t b = mp__group_pages(p);
+    uint64_t m = p->reserved / p->page_size;
+    uint64_t g;
+    if (m > MP_MAX_PAGES) {
+        m = MP_MAX_PAGES;
+    }
+    g = (m - 1) / b;
+    if (g > 0 && m - g * b < 3) {
+        m = g * b;
+    }
+    return m;
+}
+
 /* Free pages a growth to t pages would leave, or 0 if none. */
 static uint64_t free_after(const mp_pager *p, uint64_t t)
 {
@@ -102,10 +123,7 @@ static int grow_to(mp_pager *p, uint64_t t)
     uint64_t leaves = mp__leaf_count(p, t);
     int rc;
 
-    if (t > MP_MAX_PAGES || bytes / p->page_size != t) {
-        return MP_ELIMIT;
-    }
-    if (bytes > p->reserved) {
+    if (t > max_total(p)) {
         return MP_ELIMIT;
     }
     if (bytes > p->file_bytes) {
@@ -148,28 +166,26 @@ static int grow_to(mp_pager *p, uint64_t t)
 
 int mp__ensure_free(mp_pager *p, uint64_t need)
 {
-    uint64_t t = p->total;
+    uint64_t t = p->total, limit = max_total(p);
     if (p->free_pages >= need) {
         return MP_OK;
     }
-    /* Geometric growth: double, or more if one call needs more. */
+    /* Geometric growth: double, or more if one call needs more, but never
+     * past the limit growth itself accepts. */
     for (;;) {
         uint64_t next = t * 2;
-        if (next < t || t >= MP_MAX_PAGES) {
+        if (t >= limit) {
             return MP_ELIMIT;
         }
-        if (next - p->total < need) {
+        if (next < t || next - p->total < need) {
             next = p->total + need;
         }
-        t = round_total(p, next);
-        if (t > MP_MAX_PAGES) {
-            t = MP_MAX_PAGES;
+        t = next < p->total ? limit : round_total(p, next);
+        if (t > limit) {
+            t = limit;
         }
         if (free_after(p, t) >= need) {
             break;
-        }
-        if (t == MP_MAX_PAGES) {
-            return MP_ELIMIT;
         }
     }
     return grow_to(p, t);
@@ -184,7 +200,7 @@ int mp_pager_grow(mp_pager *p, uint64_t min_pages)
     if (min_pages <= p->total) {
         return MP_OK;
     }
-    if (min_pages > MP_MAX_PAGES) {
+    if (min_pages > max_total(p)) {
         return MP_ELIMIT;
     }
     rc = grow_to(p, round_total(p, min_pages));
