@@ -111,19 +111,76 @@ static uint64_t free_after(const mp_pager *p, uint64_t t)
     return p->free_pages + (t - p->total) - cost - nodes;
 }
 
+/* Bytes reserved ahead of the allocation frontier in one backend call. */
+#define RESERVE_AHEAD_BYTES ((uint64_t)1 << 20)
+
 /*
- * Step 1 of the commit protocol: grow the file to t pages. The length is
- * made durable (sync_file) before anything can reference a new page (I3);
- * the backend calls that fail before anything is written leave the pager
- * usable and unchanged.
+ * Reserve disk blocks for every page the call in progress may store into
+ * or hand out, before anything is stored (issue 12: a store into a page
+ * the device cannot hold is SIGBUS): the two leaf copies of each group a
+ * growth to t pages adds (both: the second commit writes the other), and
+ * the first k pages that will be free once the file has t pages, in the
+ * order alloc, alloc_bulk and mp__take_page claim them (lowest first from
+ * the hint). Index nodes, directory blocks and protected copies come from
+ * mp__take_page, so every internal page gets its blocks when it is born
+ * and later commits store only into reserved pages. Runs of pages are
+ * reserved together, with RESERVE_AHEAD_BYTES more when the device has
+ * them, so a run of single allocs costs one backend call per chunk. Only
+ * what is handed out or written is reserved: a sparse growth stays sparse.
  */
-static int grow_to(mp_pager *p, uint64_t t)
+static int reserve_ahead(mp_pager *p, uint64_t t, uint64_t k)
+{
+    uint64_t ahead = RESERVE_AHEAD_BYTES / p->page_size;
+    uint64_t g = mp__leaf_count(p, p->total), last = mp__leaf_count(p, t);
+    uint64_t pg = p->hint, lo = 0, hi = 0;
+    int rc;
+
+    for (; g < last; g++) {
+        rc = mp__reserve(p, mp__leaf_page(p, g, 0), mp__leaf_page(p, g, 0) + 2,
+                         0);
+        if (rc != MP_OK) {
+            return rc;
+        }
+    }
+    while (k > 0 && pg < t) {
+        bool is_free;
+        if (pg < p->total && (pg & 63) == 0 && pg + 64 <= p->total &&
+            p->bitmap[pg >> 6] == ~(uint64_t)0) {
+            pg += 64;
+            continue;
+        }
+        is_free = pg < p->total ? !mp__bit(p, pg) : !mp__is_leaf_page(p, pg);
+        if (is_free) {
+            if (pg != hi) {
+                rc = mp__reserve(p, lo, hi, hi + ahead);
+                if (rc != MP_OK) {
+                    return rc;
+                }
+                lo = pg;
+            }
+            hi = pg + 1;
+            k--;
+        }
+        pg++;
+    }
+    return mp__reserve(p, lo, hi, hi + ahead);
+}
+
+/*
+ * Step 1 of the commit protocol: grow the file to t pages, with blocks for
+ * the new groups' leaves and the next `need` free pages. The length is
+ * made durable (sync_file) before anything can reference a new page (I3);
+ * the backend calls that fail before anything is written (grow, map,
+ * reserve) leave the pager usable and unchanged.
+ */
+static int grow_to(mp_pager *p, uint64_t t, uint64_t need)
 {
     uint64_t bytes = t * (uint64_t)p->page_size;
     uint64_t leaves = mp__leaf_count(p, t);
+    uint64_t nodes = mp__tree_new_pages(p, &p->tree[MP__TREE_MAP], leaves);
     int rc;
 
-    if (t > max_total(p)) {
+    if (t > max_total(p) || nodes == UINT64_MAX) {
         return MP_ELIMIT;
     }
     if (bytes > p->file_bytes) {
@@ -139,6 +196,10 @@ static int grow_to(mp_pager *p, uint64_t t)
             return rc;
         }
         p->mapped = bytes;
+    }
+    rc = reserve_ahead(p, t, need + nodes);
+    if (rc != MP_OK) {
+        return rc;
     }
     if (!MP_MUTANT(MP_MUT_SKIP_GROW_FSYNC)) {
         rc = mp__io_sync_file(p);
@@ -168,7 +229,7 @@ int mp__ensure_free(mp_pager *p, uint64_t need)
 {
     uint64_t t = p->total, limit = max_total(p);
     if (p->free_pages >= need) {
-        return MP_OK;
+        return reserve_ahead(p, p->total, need);
     }
     /* Geometric growth: double, or more if one call needs more, but never
      * past the limit growth itself accepts. */
@@ -188,7 +249,7 @@ int mp__ensure_free(mp_pager *p, uint64_t need)
             break;
         }
     }
-    return grow_to(p, t);
+    return grow_to(p, t, need);
 }
 
 int mp_pager_grow(mp_pager *p, uint64_t min_pages)
@@ -203,7 +264,7 @@ int mp_pager_grow(mp_pager *p, uint64_t min_pages)
     if (min_pages > max_total(p)) {
         return MP_ELIMIT;
     }
-    rc = grow_to(p, round_total(p, min_pages));
+    rc = grow_to(p, round_total(p, min_pages), 0);
     if (rc != MP_OK) {
         return rc;
     }

@@ -62,6 +62,12 @@ struct mp__dirent {
     uint32_t flags;
 };
 
+/* A run of pages [lo, hi) whose disk blocks are reserved (io.c). */
+struct mp__span {
+    uint64_t lo;
+    uint64_t hi;
+};
+
 /* One tree of A/B nodes (FORMAT.md section 5). */
 struct mp__tree {
     int kind;
@@ -110,6 +116,16 @@ struct mp_pager {
     size_t nranges;
     size_t ranges_cap;
 
+    /*
+     * Pages known to have disk blocks (mp_io_methods.reserve): sorted,
+     * disjoint, non-touching spans. Only what this pager reserved is
+     * listed; blocks reserved before it opened the file are reserved again
+     * (cheaply) when next needed.
+     */
+    struct mp__span *resv;
+    uint64_t nresv;
+    uint64_t resv_cap;
+
     struct mp_recovery_info recovery;
     struct mp_pager_stats stats;
     int failed;
@@ -132,6 +148,14 @@ int mp__io_sync_file(mp_pager *p);
 int mp__io_grow(mp_pager *p, uint64_t bytes);
 int mp__io_extend_map(mp_pager *p, uint64_t bytes);
 void mp__fail(mp_pager *p, int code);
+/*
+ * Make sure pages [lo, hi) have disk blocks before anything is stored into
+ * them or they are handed out; may reserve up to page `ahead` (exclusive)
+ * in the same call when that succeeds, to make the next calls free. Changes
+ * no pager state but the list of reserved spans. MP_OK (also with a
+ * version-1 backend, which cannot reserve); MP_ENOSPC; MP_ENOMEM; MP_EIO.
+ */
+int mp__reserve(mp_pager *p, uint64_t lo, uint64_t hi, uint64_t ahead);
 
 /* Geometry. */
 static inline uint64_t mp__group_pages(const mp_pager *p)
@@ -198,6 +222,9 @@ void mp__ref_decode(const unsigned char *b, struct mp__ref *r);
 
 /* Page claiming for structures (alloc.c). */
 int mp__take_page(mp_pager *p, uint64_t *out);
+/* Make sure `need` pages are free (growing if needed) and that the next
+ * `need` free pages, in claiming order, have disk blocks. Nothing of the
+ * pager's state changes on failure. */
 int mp__ensure_free(mp_pager *p, uint64_t need);
 int mp__check_writable(const mp_pager *p);
 

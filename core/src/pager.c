@@ -77,6 +77,7 @@ static void destroy(mp_pager *p)
     mp__free(p, p->bitmap);
     mp__free(p, p->dir);
     mp__free(p, p->ranges);
+    mp__free(p, p->resv);
     if (mem.free) {
         mem.free(mem.ctx, p);
     } else {
@@ -207,6 +208,11 @@ int mp_pager_create(const char *path, size_t page_size,
         goto out_file;
     }
     p->mapped = p->file_bytes;
+    /* Blocks for every page the new file holds before any is stored. */
+    rc = mp__reserve(p, 0, MP__MIN_PAGES, 0);
+    if (rc != MP_OK) {
+        goto out_file;
+    }
     rc = build_new(p);
     if (rc != MP_OK) {
         goto out_file;

@@ -16,6 +16,8 @@ struct mph_bench_vfs {
     uint64_t sync_ns;           /* time inside sync() and sync_file() */
     uint64_t sync_calls;
     uint64_t file_syncs;
+    uint64_t reserve_ns; /* time inside reserve() */
+    uint64_t reserves;   /* reserve() calls that reached the backend */
 };
 
 /* Wrap inner (NULL = posix). The struct must outlive every file opened. */

@@ -315,6 +315,7 @@ struct mp_pager_stats {
     uint64_t file_syncs;    /**< mp_io_methods.sync_file calls */
     uint64_t grows;         /**< file growths */
     uint64_t pages_written; /**< metadata/internal pages written */
+    uint64_t reserves;      /**< mp_io_methods.reserve calls */
 };
 
 /** Copy the counters into *stats. Never fails. */
