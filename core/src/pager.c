@@ -146,11 +146,92 @@ static int build_new(mp_pager *p)
     return mp__commit(p, -1);
 }
 
+static bool exists(mp_pager *p, const char *path)
+{
+    struct mp_io_file *f;
+    int os = 0;
+    if (p->vfs->open(p->vfs, path, MP_IO_READONLY, &f, &os) != MP_OK) {
+        return false;
+    }
+    f->methods->close(f);
+    return true;
+}
+
+/*
+ * Take the temporary name <path>.mp-create for this creation into p->file
+ * (FORMAT.md section 10). A creator holds its temporary file's exclusive
+ * lock from just after creating it until it is closed, so a lock that can
+ * be had on an existing temporary file means its creator is gone:
+ *  - name free: create it (O_EXCL; MP_ELOCKED if another creator gets it
+ *    first), then lock it. If another creator took it over in between (it
+ *    found the lock free), our lock fails: give up with MP_ELOCKED and
+ *    touch nothing;
+ *  - name taken and its lock held: another creator is at work: MP_ELOCKED,
+ *    its file untouched;
+ *  - name taken and its lock free: a crashed creator's leftover. Keep that
+ *    lock (in *stale, until the end of create) so that no creator late to
+ *    the same leftover can lock it, remove the name and create it afresh;
+ *    MP_ELOCKED if another creator gets the fresh name first.
+ * A leftover whose lock we got may also be a finished file that was
+ * renamed to the final name after we opened it: MP_EEXIST then, and it is
+ * left alone. (A fresh name cannot be: only its lock holder renames it.)
+ * With MP_OPEN_NOLOCK our own file is not locked, so two such creators
+ * are not told apart.
+ */
+static int claim_tmp(mp_pager *p, const char *path, const char *tmp, bool lock,
+                     struct mp_io_file **stale, int *os)
+{
+    /* A leftover first: in the usual case there is none. */
+    int rc = p->vfs->open(p->vfs, tmp, 0, stale, os);
+    if (rc == MP_ENOENT) {
+        rc = p->vfs->open(p->vfs, tmp, MP_IO_CREATE, &p->file, os);
+        if (rc == MP_EEXIST) {
+            rc = MP_ELOCKED; /* another creator took the name just now */
+        }
+        if (rc != MP_OK) {
+            return rc;
+        }
+    } else if (rc != MP_OK) {
+        return rc;
+    } else {
+        rc = (*stale)->methods->lock(*stale, MP_IO_LOCK_EXCLUSIVE);
+        if (rc == MP_OK && exists(p, path)) {
+            rc = MP_EEXIST;
+        }
+        if (rc == MP_OK) {
+            p->vfs->remove(p->vfs, tmp, os);
+            rc = p->vfs->open(p->vfs, tmp, MP_IO_CREATE, &p->file, os);
+            if (rc == MP_EEXIST) {
+                rc = MP_ELOCKED;
+            }
+        }
+        if (rc != MP_OK) {
+            (*stale)->methods->close(*stale);
+            *stale = NULL;
+            return rc;
+        }
+    }
+    if (lock) {
+        rc = p->file->methods->lock(p->file, MP_IO_LOCK_EXCLUSIVE);
+        if (rc != MP_OK) {
+            /* Possibly no longer ours to remove: leave the name alone. */
+            p->file->methods->close(p->file);
+            p->file = NULL;
+            if (*stale) {
+                (*stale)->methods->close(*stale);
+                *stale = NULL;
+            }
+            return rc;
+        }
+    }
+    return MP_OK;
+}
+
 int mp_pager_create(const char *path, size_t page_size,
                     const struct mp_options *opt, mp_pager **out)
 {
     struct mp_io_range all;
-    struct mp_io_file *probe;
+    struct mp_io_file *stale = NULL;
     mp_pager *p = NULL;
     char *tmp = NULL;
     size_t n;
@@ -172,8 +253,7 @@ int mp_pager_create(const char *path, size_t page_size,
         goto out_pager;
     }
     p->page_size = page_size;
-    if (p->vfs->open(p->vfs, path, MP_IO_READONLY, &probe, &os) == MP_OK) {
-        probe->methods->close(probe);
+    if (exists(p, path)) {
         rc = MP_EEXIST;
         goto out_pager;
     }
@@ -185,17 +265,10 @@ int mp_pager_create(const char *path, size_t page_size,
     }
     memcpy(tmp, path, n);
     memcpy(tmp + n, CREATE_SUFFIX, sizeof(CREATE_SUFFIX));
-    /* A crashed create may have left its temporary file behind. */
-    p->vfs->remove(p->vfs, tmp, &os);
-    rc = p->vfs->open(p->vfs, tmp, MP_IO_CREATE, &p->file, &os);
+    rc = claim_tmp(p, path, tmp, !(opt && (opt->flags & MP_OPEN_NOLOCK)),
+                   &stale, &os);
     if (rc != MP_OK) {
         goto out_tmp;
-    }
-    if (!(opt && (opt->flags & MP_OPEN_NOLOCK))) {
-        rc = p->file->methods->lock(p->file, MP_IO_LOCK_EXCLUSIVE);
-        if (rc != MP_OK) {
-            goto out_file;
-        }
     }
     p->file_bytes = MP__MIN_PAGES * (uint64_t)page_size;
     rc = p->file->methods->grow(p->file, p->file_bytes);
@@ -250,6 +323,9 @@ int mp_pager_create(const char *path, size_t page_size,
         goto out_file;
     }
     mp__free(p, tmp);
+    if (stale) {
+        stale->methods->close(stale);
+    }
     p->failed = 0;
     p->recovery.reason = MP_RECOVERY_CREATED;
     p->recovery.generation = p->generation;
@@ -259,10 +335,14 @@ int mp_pager_create(const char *path, size_t page_size,
     return MP_OK;
 
 out_file:
+    /* Ours and locked: no other creator can be using this name. */
     p->file->methods->close(p->file);
     p->file = NULL;
     p->vfs->remove(p->vfs, tmp, &os);
 out_tmp:
+    if (stale) {
+        stale->methods->close(stale);
+    }
     mp__free(p, tmp);
 out_pager:
     destroy(p);

@@ -114,17 +114,26 @@ MP_API void mp_options_init(struct mp_options *opt);
 /**
  * Create a new file at path and open it read-write.
  *
- * The file is built under a temporary name beside path, made durable, then
- * renamed into place and its directory synced, so a crash during create
- * leaves either no file or a complete, empty one.
+ * The file is built under a temporary name beside path (path +
+ * ".mp-create"), made durable, then renamed into place and its directory
+ * synced, so a crash during create leaves either no file or a complete,
+ * empty one. The creator holds an exclusive lock on the temporary file
+ * throughout: a second creator of the same path meanwhile gets MP_ELOCKED
+ * and leaves the first's file alone, and a temporary file whose lock is
+ * free (left by a creator that crashed) is removed and built afresh. With
+ * MP_OPEN_NOLOCK the creator's own file is not locked, so two live
+ * creators are then not told apart. Every page of the new file gets its
+ * disk blocks before any byte is stored (a full device is MP_ENOSPC).
  *
  * @param[in]  path       file name; must not exist.
  * @param[in]  page_size  power of two in [MP_PAGE_SIZE_MIN, MP_PAGE_SIZE_MAX].
  * @param[in]  opt        options, or NULL for defaults; MP_OPEN_READONLY is
  *                        refused with MP_EINVAL.
  * @param[out] out        the new pager; NULL on failure.
- * @return MP_OK; MP_EPAGESIZE (bad page size); MP_EEXIST; MP_ENOENT (no such
- *         directory); MP_EIO; MP_ENOSPC; MP_ENOMEM; MP_EINVAL.
+ * @return MP_OK; MP_EPAGESIZE (bad page size); MP_EEXIST; MP_ELOCKED
+ *         (another process is creating the same path); MP_ENOENT (no such
+ *         directory); MP_EIO; MP_ENOSPC (device full: no file and no
+ *         temporary file is left); MP_ENOMEM; MP_EINVAL.
  * Ownership: the caller owns *out and releases it with mp_pager_close().
  */
 MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
@@ -182,11 +191,22 @@ MP_API bool mp_pager_is_readonly(const mp_pager *pager);
  * none is free. One commit. The page's bytes are whatever the file held
  * (zeros for a page that growth added).
  *
+ * Full device: every page handed out, and every page the pager writes for
+ * it (map leaves, index nodes, directory blocks, protected copies), gets
+ * its disk blocks (mp_io_methods.reserve) before any byte of it is stored,
+ * so a store into a page the caller got never faults for want of space.
+ * When the device cannot hold them the call is MP_ENOSPC, with nothing
+ * written and nothing changed (page count included); the pager stays
+ * usable. Only pages handed out or written are reserved (a growth stays
+ * sparse), plus up to 1 MiB ahead of the lowest free page when the device
+ * has it. A growth refused this way may leave blocks reserved past the old
+ * end of the file; the next growth over them uses them.
+ *
  * @return MP_OK with *out set; MP_EREADONLY; MP_EUNAVAILABLE; MP_EITERATING;
- *         MP_ENOSPC or MP_EIO (growth failed: nothing changed, pager still
- *         usable); MP_ELIMIT (format or address-space limit); MP_EIO (commit
- *         sync failed: pager now unavailable); MP_ENOMEM; MP_EINVAL (out
- *         NULL).
+ *         MP_ENOSPC (device full: see above) or MP_EIO (growth failed:
+ *         nothing changed, pager still usable); MP_ELIMIT (format or
+ *         address-space limit); MP_EIO (commit sync failed: pager now
+ *         unavailable); MP_ENOMEM; MP_EINVAL (out NULL).
  */
 MP_API MP_NODISCARD int mp_pager_alloc(mp_pager *pager, mp_pgno *out);
 
@@ -231,10 +251,15 @@ MP_API MP_NODISCARD int mp_pager_free_bulk(mp_pager *pager,
 
 /**
  * Make sure the file has at least min_pages pages, growing it (in one
- * commit) if needed. Useful to preallocate; alloc grows on its own.
- * @return MP_OK; MP_ELIMIT (min_pages above MP_MAX_PAGES or the
- *         reservation); MP_ENOSPC; MP_EIO; MP_EREADONLY; MP_EUNAVAILABLE;
- *         MP_EITERATING; MP_ENOMEM.
+ * commit) if needed. Useful to preallocate; alloc grows on its own. The
+ * new pages stay sparse: only the pages the pager writes for the growth
+ * (the new groups' map leaves, index nodes) get disk blocks. The same
+ * limit applies as to alloc's own growth: the largest page count within
+ * MP_MAX_PAGES and the address reservation (rounded down so that it does
+ * not end inside a group's leaf copies).
+ * @return MP_OK; MP_ELIMIT (min_pages above that limit); MP_ENOSPC
+ *         (device full: nothing changed, pager usable); MP_EIO;
+ *         MP_EREADONLY; MP_EUNAVAILABLE; MP_EITERATING; MP_ENOMEM.
  */
 MP_API MP_NODISCARD int mp_pager_grow(mp_pager *pager, uint64_t min_pages);
 
