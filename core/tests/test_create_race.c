@@ -27,6 +27,8 @@
 #include "mpt.h"
 
 #define PS 4096
+/* Small address reservations keep valgrind's bookkeeping cheap. */
+#define SMALL_RESERVE ((uint64_t)16 << 20)
 
 /* ---- a posix pass-through that pauses in grow ------------------------ */
 
@@ -191,6 +193,7 @@ static struct creator start_creator(const char *path, size_t ps, int in_sync)
         pause_in_sync = in_sync;
         mpt_default_options(&opt);
         opt.vfs = &pause_vfs;
+        opt.reserve_bytes = SMALL_RESERVE;
         CK(mp_pager_create(path, ps, &opt, &p) == MP_OK);
         CK(mp_pager_alloc(p, &pg) == MP_OK);
         CK(mp_pager_get_mut(p, pg, &w) == MP_OK);
@@ -299,6 +302,7 @@ static void a_stale_temporary_file_is_taken_over(void **s)
         assert_true(exists(tmp_of(path)));
         assert_false(exists(path));
         mpt_default_options(&opt);
+        opt.reserve_bytes = SMALL_RESERVE;
         assert_int_equal(mp_pager_create(path, PS, &opt, &q), MP_OK);
         assert_false(exists(tmp_of(path)));
         assert_int_equal(mp_pager_alloc(q, &pg), MP_OK);
