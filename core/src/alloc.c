@@ -144,10 +144,26 @@ static int reserve_ahead(mp_pager *p, uint64_t t, uint64_t k)
     }
     while (k > 0 && pg < t) {
         bool is_free;
-        if (pg < p->total && (pg & 63) == 0 && pg + 64 <= p->total &&
-            p->bitmap[pg >> 6] == ~(uint64_t)0) {
-            pg += 64;
-            continue;
+        if (pg < p->total && (pg & 63) == 0 && pg + 64 <= p->total) {
+            /* Whole words: all taken, or 64 free pages in one step. */
+            uint64_t word = p->bitmap[pg >> 6];
+            if (word == ~(uint64_t)0) {
+                pg += 64;
+                continue;
+            }
+            if (word == 0 && k >= 64) {
+                if (pg != hi) {
+                    rc = mp__reserve(p, lo, hi, hi + ahead);
+                    if (rc != MP_OK) {
+                        return rc;
+                    }
+                    lo = pg;
+                }
+                hi = pg + 64;
+                k -= 64;
+                pg += 64;
+                continue;
+            }
         }
         is_free = pg < p->total ? !mp__bit(p, pg) : !mp__is_leaf_page(p, pg);
         if (is_free) {

@@ -86,7 +86,7 @@ static int tf_reserve(struct mp_io_file *f, uint64_t off, uint64_t len)
     const struct mp_io_methods *m = INNER(f)->methods;
     uint64_t t0;
     int rc;
-    if (m->version < 2 || !m->reserve) {
+    if (m->version < 2 || !m->reserve || OWNER(f)->skip_reserve) {
         return MP_OK;
     }
     t0 = mph_bench_now_ns();
