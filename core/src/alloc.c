@@ -128,13 +128,38 @@ static uint64_t free_after(const mp_pager *p, uint64_t t)
  * them, so a run of single allocs costs one backend call per chunk. Only
  * what is handed out or written is reserved: a sparse growth stays sparse.
  */
+/*
+ * Reserve the run [lo, hi) of pages to be claimed, and the map nodes its
+ * commit rewrites: the leaves of the existing groups it lies in and the
+ * nodes above them (*last_g: the last group done).
+ */
+static int reserve_run(mp_pager *p, uint64_t lo, uint64_t hi, uint64_t ahead,
+                       uint64_t *last_g)
+{
+    const struct mp__tree *m = &p->tree[MP__TREE_MAP];
+    uint64_t b = mp__group_pages(p);
+    int rc = mp__reserve(p, lo, hi, ahead);
+    for (uint64_t g = lo / b; rc == MP_OK && lo < hi && g <= (hi - 1) / b;
+         g++) {
+        if (g < m->count[0] && (*last_g == UINT64_MAX || g > *last_g)) {
+            rc = mp__reserve_chain(p, m, 0, g);
+            *last_g = g;
+        }
+    }
+    return rc;
+}
+
 static int reserve_ahead(mp_pager *p, uint64_t t, uint64_t k)
 {
     uint64_t ahead = RESERVE_AHEAD_BYTES / p->page_size;
     uint64_t g = mp__leaf_count(p, p->total), last = mp__leaf_count(p, t);
-    uint64_t pg = p->hint, lo = 0, hi = 0;
-    int rc;
+    uint64_t pg = p->hint, lo = 0, hi = 0, last_g = UINT64_MAX;
+    /* The record's page and both metadata copies: every commit's. */
+    int rc = mp__reserve(p, 0, MP_RESERVED_PAGES, 0);
 
+    if (rc != MP_OK) {
+        return rc;
+    }
     for (; g < last; g++) {
         rc = mp__reserve(p, mp__leaf_page(p, g, 0), mp__leaf_page(p, g, 0) + 2,
                          0);
@@ -153,7 +178,7 @@ static int reserve_ahead(mp_pager *p, uint64_t t, uint64_t k)
             }
             if (word == 0 && k >= 64) {
                 if (pg != hi) {
-                    rc = mp__reserve(p, lo, hi, hi + ahead);
+                    rc = reserve_run(p, lo, hi, hi + ahead, &last_g);
                     if (rc != MP_OK) {
                         return rc;
                     }
@@ -168,7 +193,7 @@ static int reserve_ahead(mp_pager *p, uint64_t t, uint64_t k)
         is_free = pg < p->total ? !mp__bit(p, pg) : !mp__is_leaf_page(p, pg);
         if (is_free) {
             if (pg != hi) {
-                rc = mp__reserve(p, lo, hi, hi + ahead);
+                rc = reserve_run(p, lo, hi, hi + ahead, &last_g);
                 if (rc != MP_OK) {
                     return rc;
                 }
@@ -179,7 +204,7 @@ static int reserve_ahead(mp_pager *p, uint64_t t, uint64_t k)
         }
         pg++;
     }
-    return mp__reserve(p, lo, hi, hi + ahead);
+    return reserve_run(p, lo, hi, hi + ahead, &last_g);
 }
 
 /*

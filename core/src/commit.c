@@ -125,6 +125,12 @@ int mp__commit(mp_pager *p, int64_t data_page)
     uint32_t crc;
     int rc;
 
+    /* Nothing is stored into a page without disk blocks (a full device
+     * would make the store SIGBUS): refused here, nothing is written. */
+    rc = mp__reserve_commit(p, data_page);
+    if (rc != MP_OK) {
+        return failed(p, rc);
+    }
     /* Steps 3 and 4: nodes, then metadata, all into non-live copies (I2). */
     rc = mp__tree_write(p, &p->tree[MP__TREE_MAP]);
     if (rc == MP_OK) {

@@ -156,6 +156,18 @@ void mp__fail(mp_pager *p, int code);
  * version-1 backend, which cannot reserve); MP_ENOSPC; MP_ENOMEM; MP_EIO.
  */
 int mp__reserve(mp_pager *p, uint64_t lo, uint64_t hi, uint64_t ahead);
+/*
+ * Before a commit stores anything: blocks for every page it may write (the
+ * record's page and the metadata copies, both copies of each dirty node and of
+ * the nodes above it, the protected data page). Pages the pager reserved when
+ * they were born are found in the spans (after a reopen, reserved again
+ * cheaply); this catches pages of files written without reservation (earlier
+ * versions, version-1 backends). Same errors as mp__reserve.
+ */
+int mp__reserve_commit(mp_pager *p, int64_t data_page);
+/* Both copies of node i of level l of t and of every node above it. */
+int mp__reserve_chain(mp_pager *p, const struct mp__tree *t, unsigned l,
+                      uint64_t i);
 
 /* Geometry. */
 static inline uint64_t mp__group_pages(const mp_pager *p)

@@ -135,3 +135,37 @@ int mp__reserve(mp_pager *p, uint64_t lo, uint64_t hi, uint64_t ahead)
     }
     return rc;
 }
+
+int mp__reserve_chain(mp_pager *p, const struct mp__tree *t, unsigned l,
+                      uint64_t i)
+{
+    uint64_t f = mp__ref_fanout(p);
+    for (; l <= t->depth; l++, i /= f) {
+        const struct mp__ref *r = &t->refs[l][i];
+        for (int c = 0; c < 2; c++) {
+            int rc = mp__reserve(p, r->page[c], r->page[c] + 1, 0);
+            if (rc != MP_OK) {
+                return rc;
+            }
+        }
+    }
+    return MP_OK;
+}
+
+int mp__reserve_commit(mp_pager *p, int64_t data_page)
+{
+    /* The record's page and both metadata copies (one of them written). */
+    int rc = mp__reserve(p, 0, MP_RESERVED_PAGES, 0);
+    for (int k = 0; rc == MP_OK && k < 2; k++) {
+        const struct mp__tree *t = &p->tree[k];
+        for (unsigned l = 0; rc == MP_OK && l <= t->depth; l++) {
+            for (size_t d = 0; rc == MP_OK && d < t->ndirty[l]; d++) {
+                rc = mp__reserve_chain(p, t, l, t->dirty[l][d]);
+            }
+        }
+    }
+    if (rc == MP_OK && data_page >= 0) {
+        rc = mp__reserve(p, (uint64_t)data_page, (uint64_t)data_page + 1, 0);
+    }
+    return rc;
+}

@@ -424,6 +424,101 @@ static void sparse_growth_on_a_tiny_disk(void)
     check_file(path);
 }
 
+/* The posix backend presented as version 1 (no reserve): how files were
+ * written before reservation existed. */
+static struct mp_io_methods v1_methods;
+
+static int v1_open(const struct mp_vfs *vfs, const char *path, unsigned fl,
+                   struct mp_io_file **out, int *os)
+{
+    int rc = mp_vfs_posix()->open(mp_vfs_posix(), path, fl, out, os);
+    (void)vfs;
+    if (rc == MP_OK) {
+        v1_methods = *(*out)->methods;
+        v1_methods.version = 1;
+        v1_methods.reserve = NULL;
+        (*out)->methods = &v1_methods;
+    }
+    return rc;
+}
+
+static int v1_remove(const struct mp_vfs *vfs, const char *path, int *os)
+{
+    (void)vfs;
+    return mp_vfs_posix()->remove(mp_vfs_posix(), path, os);
+}
+
+static int v1_rename(const struct mp_vfs *vfs, const char *a, const char *b,
+                     int *os)
+{
+    (void)vfs;
+    return mp_vfs_posix()->rename(mp_vfs_posix(), a, b, os);
+}
+
+static int v1_sync_dir(const struct mp_vfs *vfs, const char *path, int *os)
+{
+    (void)vfs;
+    return mp_vfs_posix()->sync_dir(mp_vfs_posix(), path, os);
+}
+
+static const struct mp_vfs v1_vfs = {
+    1, "posix-v1", NULL, v1_open, v1_remove, v1_rename, v1_sync_dir,
+};
+
+/*
+ * A file written without reservation has holes where the pager will
+ * write: here a bulk alloc that grew the file into a second group wrote
+ * that group's leaf once (copy 0), so copy 1 is a hole, and the pages it
+ * handed out are holes too. Reopened on a full device with reservation:
+ * an alloc is refused before anything changes; freeing a page of that
+ * group makes a commit that must write leaf copy 1, and it fails with
+ * MP_ENOSPC before storing anything (the pager then refuses writes until
+ * reopened, as after any failed commit); reopen shows the last commit.
+ */
+static void unreserved_file_on_full_disk(void)
+{
+    const char *path = in_mnt("a.mp");
+    static mp_pgno got[32800];
+    struct mp_options opt;
+    mp_pager *p = NULL;
+    struct snap s;
+    mp_pgno pg;
+    int code = 0, os = 0;
+    reserve_bytes = (uint64_t)512 << 20;
+    options(&opt);
+    opt.vfs = &v1_vfs;
+    /* 4 KiB pages: a leaf copy is a whole block of the file system. */
+    CK(mp_pager_create(path, 4096, &opt, &p) == MP_OK);
+    CK(mp_pager_alloc_bulk(p, 32800, got) == MP_OK);
+    CK(got[32799] > 32768);
+    CK(mp_pager_close(p) == MP_OK);
+    fill_disk();
+    p = reopen(path);
+    s = snap_of(p);
+    CK(mp_pager_alloc(p, &pg) == MP_ENOSPC);
+    same_and_usable(p, s);
+    CK(mp_pager_free(p, got[32799]) == MP_ENOSPC);
+    mp_pager_last_failure(p, &code, &os);
+    CK(code == MP_ENOSPC);
+    CK(mp_pager_close(p) == MP_OK);
+    p = reopen(path);
+    CK(mp_pager_page_count(p) == s.pages);
+    CK(mp_pager_free_count(p) == s.free);
+    CK(mp_pager_close(p) == MP_OK);
+    check_file(path);
+    CK(unlink(in_mnt("fill")) == 0);
+    p = reopen(path);
+    CK(mp_pager_free(p, got[32799]) == MP_OK);
+    CK(mp_pager_close(p) == MP_OK);
+    check_file(path);
+}
+
+static void a_file_written_without_reservation_never_faults(void **state)
+{
+    (void)state;
+    in_child(unreserved_file_on_full_disk, "unreserved file");
+}
+
 static void alloc_until_the_device_is_full_is_enospc(void **state)
 {
     (void)state;
@@ -472,6 +567,8 @@ int main(void)
                                clean),
         cmocka_unit_test_setup(create_on_a_full_device_is_enospc, clean),
         cmocka_unit_test_setup(sparse_growth_on_a_tiny_device_is_enospc, clean),
+        cmocka_unit_test_setup(a_file_written_without_reservation_never_faults,
+                               clean),
     };
     return cmocka_run_group_tests(tests, mount_small_tmpfs,
                                   unmount_small_tmpfs);
