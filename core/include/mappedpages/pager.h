@@ -200,7 +200,9 @@ MP_API bool mp_pager_is_readonly(const mp_pager *pager);
  * usable. Only pages handed out or written are reserved (a growth stays
  * sparse), plus up to 1 MiB ahead of the lowest free page when the device
  * has it. A growth refused this way may leave blocks reserved past the old
- * end of the file; the next growth over them uses them.
+ * end of the file; the next growth over them uses them. Every commit also
+ * checks the pages it will write before it stores into any (see
+ * mp_pager_free for files written without reservation).
  *
  * @return MP_OK with *out set; MP_EREADONLY; MP_EUNAVAILABLE; MP_EITERATING;
  *         MP_ENOSPC (device full: see above) or MP_EIO (growth failed:
@@ -216,8 +218,11 @@ MP_API MP_NODISCARD int mp_pager_alloc(mp_pager *pager, mp_pgno *out);
  * @return MP_OK; MP_ERESERVED (0-2); MP_EWRONGKIND (a protected or
  *         sub-page id); MP_EOUTOFBOUNDS; MP_EINTERNAL (a page the pager
  *         uses itself); MP_EDOUBLEFREE (not allocated); MP_EREADONLY;
- *         MP_EUNAVAILABLE; MP_EITERATING; MP_EIO (pager now unavailable).
- *         On any error but MP_EIO nothing changed.
+ *         MP_EUNAVAILABLE; MP_EITERATING; MP_EIO (pager now unavailable);
+ *         MP_ENOSPC (the commit needs disk blocks for a page of the file
+ *         that has none, which only a file written without reservation
+ *         has, and the device is full: nothing written, pager now
+ *         unavailable). On any other error nothing changed.
  */
 MP_API MP_NODISCARD int mp_pager_free(mp_pager *pager, mp_pgno page);
 
