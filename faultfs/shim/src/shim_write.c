@@ -281,7 +281,7 @@ int faultfs_shim_do_fallocate(int which, int fd, int mode, off_t off, off_t len)
          * on the disk. */
         faultfs_shim_buf_init(&b, what, sizeof(what) - 1);
         faultfs_shim_buf_str(&b, "mode ");
-        faultfs_shim_buf_hex(&b, posix ? 0 : (uint64_t)(unsigned)mode);
+        faultfs_shim_buf_u64(&b, posix ? 0 : (uint64_t)(unsigned)mode);
         what[b.len] = 0;
         seg.file = i;
         seg.lo = (uint64_t)off;

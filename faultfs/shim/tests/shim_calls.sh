@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The model of each syscall, one scenario each (shim_calls.c): crash at
+# every point with 16 images, then check the bytes and sizes the images
+# may and must hold. FILE starts as 4 pages of '.' before every run.
+# Usage: shim_calls.sh BUILD_DIR_OF_SHIM SHIM_CALLS
+set -u
+bin=$1 prog=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/d" || exit 1
+P=$(getconf PAGESIZE)
+fails=0
+fail() {
+    echo "FAIL: $*"
+    fails=$((fails + 1))
+}
+
+run() { # run SCENARIO NPOINTS: crash at every point
+    scen=$1
+    out=$work/$scen
+    bash "$bin/crashloop.sh" --match "$work/d/f" --out "$out" --images 16 \
+        --setup "rm -f '$work'/d/*; head -c $((4 * P)) /dev/zero | tr '\\0' . >'$work/d/f'" \
+        "$prog" "$scen" "$work/d/f" >"$out.log" 2>&1 ||
+        { fail "$scen: crashloop status $?"; cat "$out.log"; }
+    grep -q "^crashloop: $2 points, $2 runs, $((16 * $2)) images" "$out.log" ||
+        { fail "$scen: expected $2 crash points"; cat "$out.log"; }
+}
+
+# The byte at OFF of NAME in every image of point K, in hex ('--' when the
+# file is absent or shorter), one per line.
+bytes() { # bytes K NAME OFF
+    local d
+    for d in "$out"/point-"$(printf %04d "$1")"/img-*/; do
+        if [ -f "$d/$2" ] && [ "$(stat -c %s "$d/$2")" -gt "$3" ]; then
+            od -An -tx1 -j "$3" -N1 "$d/$2" | tr -d ' '
+        else
+            echo --
+        fi
+    done
+}
+sizes() { # sizes K NAME
+    local d
+    for d in "$out"/point-"$(printf %04d "$1")"/img-*/; do
+        stat -c %s "$d/$2" 2>/dev/null || echo --
+    done
+}
+# all K NAME OFF HEX...: every image holds one of the values there.
+all() {
+    local k=$1 n=$2 off=$3 v
+    shift 3
+    for v in $(bytes "$k" "$n" "$off"); do
+        case " $* " in *" $v "*) ;; *) fail "$scen point $k: $n byte $off is $v, not one of: $*"; return ;; esac
+    done
+}
+# some K NAME OFF HEX: at least one image holds it.
+some() {
+    bytes "$1" "$2" "$3" | grep -qxe "$4" || fail "$scen point $1: no image has $4 at $2 byte $3"
+}
+all_size() { # all_size K NAME SIZE...
+    local k=$1 n=$2 v
+    shift 2
+    for v in $(sizes "$k" "$n"); do
+        case " $* " in *" $v "*) ;; *) fail "$scen point $k: $n size $v, not one of: $*"; return ;; esac
+    done
+}
+some_size() { sizes "$1" "$2" | grep -qxe "$3" || fail "$scen point $1: no image of size $3"; }
+
+dot=2e
+# A plain pwrite is volatile: old, new or torn until the fsync.
+run pwrite 4
+all 1 f 0 $dot 41; some 1 f 0 $dot; some 1 f 0 41; all 1 f $P $dot
+all 4 f 0 41; all 4 f $((P - 1)) 41
+# write and writev at the file offset; fdatasync makes both durable.
+run write 5
+some 1 f $P $dot; some 1 f $P 42; all 1 f $((2 * P)) $dot
+all 2 f $((2 * P)) $dot 43; all 2 f $((2 * P + P / 2)) $dot 63
+all 5 f $P 42; all 5 f $((2 * P)) 43; all 5 f $((2 * P + P / 2)) 63
+# O_DSYNC: each pwrite is durable when it returns, a growth included.
+run dsync 6
+all 1 f 0 $dot; all_size 1 f $((4 * P))
+all 2 f 0 $dot 44
+all 3 f 0 44; all_size 3 f $((4 * P))
+all 4 f 0 44; all_size 4 f $((4 * P))
+all_size 5 f $((4 * P)) $((6 * P))
+all 6 f $((5 * P)) 45; all 6 f 0 44; all_size 6 f $((6 * P))
+# O_SYNC|O_APPEND write: lands at the end, size and data durable.
+run osync 3
+all_size 1 f $((4 * P))
+all 3 f $((4 * P)) 53; all_size 3 f $((5 * P))
+# pwritev2: RWF_DSYNC syncs, no flag does not.
+run rwf 4
+all 3 f 0 52; all 4 f 0 52; some 4 f $P $dot; some 4 f $P 72
+# sync_file_range is not a sync: page 0 may still be old afterwards.
+run sfr 5
+some 2 f 0 $dot; some 2 f 0 46; all 5 f 0 46; all 5 f $((3 * P)) 47
+# fallocate and posix_fallocate change the size, durable at fsync; the
+# punched hole is a dirty page (zeros) until then.
+run falloc 6
+some_size 1 f $((4 * P)); some_size 1 f $((8 * P))
+all_size 1 f $((4 * P)) $((8 * P))
+all 2 f $P $dot 00; some 2 f $P 00; some 2 f $P $dot
+all_size 6 f $((10 * P)); all 6 f $P 00; all 6 f 0 $dot
+# One page cache: stores and writes to one page are one page, made
+# durable by msync or fdatasync alike.
+run mix 8
+all 1 f $((2 * P + P / 2)) $dot 4d; some 1 f $((2 * P + P / 2)) 4d
+all 4 f $((2 * P)) 57; all 4 f $((2 * P + P / 2)) 4d; all 4 f $((3 * P)) $dot
+all 8 f $((3 * P)) 58; all 8 f $((3 * P + P / 2)) 59
+# A new file and a rename: durable names only at the directory sync.
+run names 6
+all 4 f.tmp 0 4e --; all 4 f 0 --
+all 5 f 0 4e --; some 5 f 0 --; some 5 f 0 4e
+all 6 f 0 4e; all 6 f.tmp 0 --
+
+[ $fails -eq 0 ] && echo "shim_calls: all ok"
+[ $fails -eq 0 ]
