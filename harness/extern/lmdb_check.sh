@@ -10,8 +10,14 @@ set -u
 d=$1
 [ -f "$d/data.mdb" ] || { echo "no data.mdb in the image" >&2; exit 1; }
 # Open the environment read-only; the lock file lands in the image dir.
-mdb_stat -ef "$d" >"$d.stat" 2>&1 || { echo "mdb_stat failed:" >&2; cat "$d.stat" >&2; exit 1; }
-dump=$(mdb_dump -p "$d" 2>&1) || { echo "mdb_dump failed: $dump" >&2; exit 1; }
+# Status 135 is SIGBUS: LMDB read past the end of a file shorter than
+# its meta page says.
+mdb_stat -ef "$d" >"$d.stat" 2>&1
+rc=$?
+[ $rc -eq 0 ] || { echo "mdb_stat failed (status $rc):" >&2; cat "$d.stat" >&2; exit 1; }
+dump=$(mdb_dump -p "$d" 2>&1)
+rc=$?
+[ $rc -eq 0 ] || { echo "mdb_dump failed (status $rc): $dump" >&2; exit 1; }
 printf '%s\n' "$dump" | awk '
 function val(t, j,   u, s) {
     u = sprintf("%05d.%d-", t, j); s = ""
