@@ -22,7 +22,8 @@
  *             the first half of page 2; msync page 2; pwrite page 3 'X';
  *             store 'Y' into the second half of page 3; fdatasync
  *   names     create FILE.tmp, pwrite a page 'N', fsync it, rename it
- *             over FILE, fsync the directory
+ *             over FILE, fsync the directory; unlink FILE, fsync the
+ *             directory
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -152,6 +153,8 @@ int main(int argc, char **argv)
         must(rename(tmp, file) == 0, "rename");
         dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
         must(dfd >= 0, "open directory");
+        must(fsync(dfd) == 0, "fsync directory");
+        must(unlink(file) == 0, "unlink");
         must(fsync(dfd) == 0, "fsync directory");
     } else {
         fprintf(stderr, "shim_calls: unknown scenario %s\n", s);
