@@ -81,11 +81,13 @@ oracle garbage honest --images 8 --garbage --sector 1 --from 9 --to 16
 grep -q "check-failed" "$work/garbage.log" || fail "garbage: not reported"
 grep -q "bad line" "$work/garbage.log" || fail "garbage: the check's message not shown"
 grep -Eq "images_per_s=[0-9]+\.[0-9]" "$work/garbage/summary.txt" || fail "no speed"
-# A slow check: progress lines every second on stderr.
-oracle slow honest --from 2 --to 4 --images 2 --progress 1 \
+# A slow check: progress lines every second on stderr; --every 2.
+oracle slow honest --from 2 --to 4 --every 2 --images 2 --progress 1 \
     --check "sleep 0.4; bash $chk {}"
 grep -q "^mp-extern: progress: point [0-9]* of 4, [0-9]* images in" \
     "$work/slow.err" || fail "no progress line"
+[ "$(cut -f1 "$work/slow/results.tsv" | tail -n +2 | uniq | tr '\n' ' ')" = "2 4 " ] ||
+    fail "--from 2 --to 4 --every 2 did not crash at 2 and 4 only"
 
 [ $fails -eq 0 ] && echo "extern_oracle: all ok"
 [ $fails -eq 0 ]
