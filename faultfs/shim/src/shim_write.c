@@ -121,17 +121,14 @@ static uint64_t round_up(uint64_t x)
     return (x + G.page - 1) / G.page * G.page;
 }
 
-/* A plain (volatile) write that returned n > 0: the point after it. */
-static void after_plain_write(int which, int fd, off_t off, ssize_t n)
+/* A plain (volatile) write to tracked file i that returned n > 0: the
+ * point after it. */
+static void after_plain_write(int which, int i, int fd, off_t off, ssize_t n)
 {
     struct faultfs_shim_point pt = { 0 };
     struct faultfs_shim_seg seg;
-    int i = faultfs_shim_lookup_fd(fd);
     off_t end;
 
-    if (i < 0) {
-        return;
-    }
     seg.file = i;
     if (positional(which, off)) {
         seg.lo = (uint64_t)off;
@@ -232,13 +229,18 @@ ssize_t faultfs_shim_do_write(int which, int fd, const struct iovec *iov,
         errno = e;
         return n;
     }
+    /* Looked up before the write: a file first seen here (opened by
+     * fopen, say) is tracked with the content it had before it. */
+    faultfs_shim_enter();
+    i = faultfs_shim_lookup_fd(fd);
+    faultfs_shim_leave();
     n = real_write(which, fd, iov, cnt, off, rwf);
-    if (n <= 0) {
+    if (n <= 0 || i < 0) {
         return n;
     }
     e = errno;
     faultfs_shim_enter();
-    after_plain_write(which, fd, off, n);
+    after_plain_write(which, i, fd, off, n);
     faultfs_shim_leave();
     errno = e;
     return n;

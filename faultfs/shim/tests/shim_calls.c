@@ -21,6 +21,8 @@
  *   mix       map the file MAP_SHARED; store page 2 'M'; pwrite 'W' over
  *             the first half of page 2; msync page 2; pwrite page 3 'X';
  *             store 'Y' into the second half of page 3; fdatasync
+ *   fopen     open FILE with fopen (glibc's internal open: not seen),
+ *             write page 0 'O' through its descriptor; fsync
  *   names     create FILE.tmp, pwrite a page 'N', fsync it, rename it
  *             over FILE, fsync the directory; unlink FILE, fsync the
  *             directory
@@ -141,6 +143,13 @@ int main(int argc, char **argv)
              "pwrite");
         memset(m + 3 * P + P / 2, 'Y', P / 2);
         must(fdatasync(fd) == 0, "fdatasync");
+    } else if (strcmp(s, "fopen") == 0) {
+        FILE *f = fopen(file, "r+");
+        must(f != NULL, file);
+        fd = fileno(f);
+        must(write(fd, page_of('O'), P) == (ssize_t)P, "write");
+        must(fsync(fd) == 0, "fsync");
+        must(fclose(f) == 0, "fclose");
     } else if (strcmp(s, "names") == 0) {
         char tmp[4096], dir[4096];
         int dfd;

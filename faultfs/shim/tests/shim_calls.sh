@@ -188,6 +188,19 @@ EOF
     all 4 f $((2 * P)) 57; all 4 f $((2 * P + P / 2)) 4d; all 4 f $((3 * P)) $dot
     all 8 f $((3 * P)) 58; all 8 f $((3 * P + P / 2)) 59
 }
+# A file the shim first sees at a write is tracked with the content it
+# had before the write: the write is dirty, not durable.
+scenario_fopen() {
+    run fopen 4
+    labels <<EOF
+1 after write f [0,$((P)))
+2 before fsync f
+3 during fsync f [0,$((4 * P)))
+4 after fsync f
+EOF
+    all 1 f 0 $dot 4f; some 1 f 0 $dot; some 1 f 0 4f
+    all 4 f 0 4f
+}
 # A new file and a rename: durable names only at the directory sync.
 scenario_names() {
     run names 8
@@ -208,7 +221,7 @@ EOF
     all 8 f 0 --
 }
 
-case " pwrite write dsync osync rwf sfr falloc mix names " in
+case " pwrite write dsync osync rwf sfr falloc mix fopen names " in
 *" $only "*) "scenario_$only" ;;
 *) echo "FAIL: unknown scenario '$only'"; exit 1 ;;
 esac
