@@ -6,7 +6,8 @@
  *    same cache a MAP_SHARED mapping of the file is: its pages become
  *    dirty (the model reads current content back from the file, so
  *    stores and writes to one page are one page). Volatile: a crash
- *    point right after it, where each dirty page is old, new or torn;
+ *    point right after it (also when it failed: the numbering must not
+ *    depend on the disk), where each dirty page is old, new or torn;
  *  - a write through a descriptor opened with O_SYNC or O_DSYNC, or a
  *    pwritev2 with RWF_SYNC or RWF_DSYNC, is a write followed by a sync
  *    of the OS pages it touched (what Linux does: generic_write_sync on
@@ -121,22 +122,28 @@ static uint64_t round_up(uint64_t x)
     return (x + G.page - 1) / G.page * G.page;
 }
 
-/* A plain (volatile) write to tracked file i that returned n > 0: the
- * point after it. */
-static void after_plain_write(int which, int i, int fd, off_t off, ssize_t n)
+/* The point after a plain (volatile) write to tracked file i, labelled
+ * with the bytes it wrote (n of them), or asked to write (total) when it
+ * wrote none: a point even then, so the numbering does not depend on the
+ * disk (a full one, say). */
+static void after_plain_write(int which, int i, int fd, off_t off, ssize_t n,
+                              uint64_t total)
 {
     struct faultfs_shim_point pt = { 0 };
     struct faultfs_shim_seg seg;
+    uint64_t len = n > 0 ? (uint64_t)n : total;
     off_t end;
 
     seg.file = i;
     if (positional(which, off)) {
         seg.lo = (uint64_t)off;
     } else {
+        /* The file offset moved past what was written. */
         end = lseek(fd, 0, SEEK_CUR);
-        seg.lo = end >= n ? (uint64_t)(end - n) : 0;
+        end = end < 0 ? 0 : end;
+        seg.lo = n > 0 && end >= n ? (uint64_t)(end - n) : (uint64_t)end;
     }
-    seg.hi = seg.lo + (uint64_t)n;
+    seg.hi = seg.lo + len;
     pt.call = names[which];
     pt.file = i;
     pt.segs = &seg;
@@ -208,6 +215,7 @@ ssize_t faultfs_shim_do_write(int which, int fd, const struct iovec *iov,
                               int cnt, off_t off, int rwf)
 {
     struct stat st;
+    uint64_t total = 0;
     ssize_t n;
     int fl, e, i;
 
@@ -235,12 +243,15 @@ ssize_t faultfs_shim_do_write(int which, int fd, const struct iovec *iov,
     i = faultfs_shim_lookup_fd(fd);
     faultfs_shim_leave();
     n = real_write(which, fd, iov, cnt, off, rwf);
-    if (n <= 0 || i < 0) {
+    if (i < 0) {
         return n;
     }
     e = errno;
+    for (int v = 0; v < cnt; v++) {
+        total += iov[v].iov_len;
+    }
     faultfs_shim_enter();
-    after_plain_write(which, i, fd, off, n);
+    after_plain_write(which, i, fd, off, n, total);
     faultfs_shim_leave();
     errno = e;
     return n;

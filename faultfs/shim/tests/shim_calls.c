@@ -21,6 +21,7 @@
  *   mix       map the file MAP_SHARED; store page 2 'M'; pwrite 'W' over
  *             the first half of page 2; msync page 2; pwrite page 3 'X';
  *             store 'Y' into the second half of page 3; fdatasync
+ *   wfail     a pwrite of page 0 that fails (EFAULT); fsync
  *   fopen     open FILE with fopen (glibc's internal open: not seen),
  *             write page 0 'O' through its descriptor; fsync
  *   names     create FILE.tmp, pwrite a page 'N', fsync it, rename it
@@ -31,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +145,12 @@ int main(int argc, char **argv)
              "pwrite");
         memset(m + 3 * P + P / 2, 'Y', P / 2);
         must(fdatasync(fd) == 0, "fdatasync");
+    } else if (strcmp(s, "wfail") == 0) {
+        /* An address no one maps: the kernel refuses with EFAULT. */
+        const void *bad = (const void *)(uintptr_t)8;
+        fd = open_rw(file, 0);
+        must(pwrite(fd, bad, P, 0) == -1 && errno == EFAULT, "pwrite EFAULT");
+        must(fsync(fd) == 0, "fsync");
     } else if (strcmp(s, "fopen") == 0) {
         FILE *f = fopen(file, "r+");
         must(f != NULL, file);

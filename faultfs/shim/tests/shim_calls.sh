@@ -188,6 +188,18 @@ EOF
     all 4 f $((2 * P)) 57; all 4 f $((2 * P + P / 2)) 4d; all 4 f $((3 * P)) $dot
     all 8 f $((3 * P)) 58; all 8 f $((3 * P + P / 2)) 59
 }
+# A write that fails is still a crash point (numbering independent of
+# the disk), and changes nothing.
+scenario_wfail() {
+    run wfail 4
+    labels <<EOF
+1 after pwrite f [0,$((P)))
+2 before fsync f
+3 during fsync f [0,$((4 * P)))
+4 after fsync f
+EOF
+    all 1 f 0 $dot; all 4 f 0 $dot; all_size 4 f $((4 * P))
+}
 # A file the shim first sees at a write is tracked with the content it
 # had before the write: the write is dirty, not durable.
 scenario_fopen() {
@@ -221,7 +233,7 @@ EOF
     all 8 f 0 --
 }
 
-case " pwrite write dsync osync rwf sfr falloc mix fopen names " in
+case " pwrite write dsync osync rwf sfr falloc mix wfail fopen names " in
 *" $only "*) "scenario_$only" ;;
 *) echo "FAIL: unknown scenario '$only'"; exit 1 ;;
 esac
