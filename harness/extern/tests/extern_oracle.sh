@@ -67,8 +67,9 @@ cmp -s "$work/again/img-$i/toy.log" "$work/liar/point-$(printf %04d "$k")/img-$i
 bash "$chk" "$work/again/img-$i" | cmp -s - "$work/liar/point-$(printf %04d "$k")/img-$i.ids" ||
     fail "liar: the reproduced image holds other ids"
 
-# A check that also prints an empty line: it names no operation, and
-# must not hide the lost ones (as an empty grep pattern would).
+# A check that also prints an empty line: it names no operation and
+# must not hide the lost ones (an empty pattern in a set difference done
+# with grep -f matches every line unless whole lines are compared).
 oracle blank liar --images 2 -q --check "echo; bash $chk {}"
 [ "$(field lost "$work/blank/summary.txt")" = "$lost" ] ||
     fail "a blank line in the check's output hid lost acks"
