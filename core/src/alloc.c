@@ -115,20 +115,6 @@ static uint64_t free_after(const mp_pager *p, uint64_t t)
 #define RESERVE_AHEAD_BYTES ((uint64_t)1 << 20)
 
 /*
- * Reserve disk blocks for every page the call in progress may store into
- * or hand out, before anything is stored (issue 12: a store into a page
- * the device cannot hold is SIGBUS): the two leaf copies of each group a
- * growth to t pages adds (both: the second commit writes the other), and
- * the first k pages that will be free once the file has t pages, in the
- * order alloc, alloc_bulk and mp__take_page claim them (lowest first from
- * the hint). Index nodes, directory blocks and protected copies come from
- * mp__take_page, so every internal page gets its blocks when it is born
- * and later commits store only into reserved pages. Runs of pages are
- * reserved together, with RESERVE_AHEAD_BYTES more when the device has
- * them, so a run of single allocs costs one backend call per chunk. Only
- * what is handed out or written is reserved: a sparse growth stays sparse.
- */
-/*
  * Reserve the run [lo, hi) of pages to be claimed, and the map nodes its
  * commit rewrites: the leaves of the existing groups it lies in and the
  * nodes above them (*last_g: the last group done).
@@ -149,6 +135,21 @@ static int reserve_run(mp_pager *p, uint64_t lo, uint64_t hi, uint64_t ahead,
     return rc;
 }
 
+/*
+ * Reserve disk blocks for every page the call in progress may store into
+ * or hand out, before anything is stored (issue 12: a store into a page
+ * the device cannot hold is SIGBUS): the two leaf copies of each group a
+ * growth to t pages adds (both: the second commit writes the other), and
+ * the first k pages that will be free once the file has t pages, in the
+ * order alloc, alloc_bulk and mp__take_page claim them (lowest first from
+ * the hint), with the leaves (and nodes above) of the groups they lie in
+ * and pages 0-2. Index nodes, directory blocks and protected copies come
+ * from mp__take_page, so every internal page gets its blocks when it is
+ * born and later commits store only into reserved pages. Runs of pages are
+ * reserved together, with RESERVE_AHEAD_BYTES more when the device has
+ * them, so a run of single allocs costs one backend call per chunk. Only
+ * what is handed out or written is reserved: a sparse growth stays sparse.
+ */
 static int reserve_ahead(mp_pager *p, uint64_t t, uint64_t k)
 {
     uint64_t ahead = RESERVE_AHEAD_BYTES / p->page_size;
