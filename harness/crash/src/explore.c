@@ -475,7 +475,9 @@ static int damage_site(struct mph_explorer *x, const struct mph_workload *w,
         unsigned char b, mask = 0;
         struct mph_verdict v;
         faultfs *img = NULL;
-        rc = faultfs_image_by_index(fs, FAULTFS_SPACE_TORN, 0, &img);
+        /* Image 0 (nothing unsynced survived), by its pattern: an index
+         * needs an exact count, which many dirty pages overflow. */
+        rc = faultfs_image_from_pattern(fs, "", &img);
         if (rc == MP_OK) {
             rc = faultfs_file_read(img, MPH__PATH, false, off, &b, 1);
         }
@@ -894,7 +896,7 @@ static void size_name(uint64_t v, char *buf, size_t len)
 
 void mph_cell_name(const struct mph_cell *c, char *buf, size_t len)
 {
-    char a[16], b[16], d[16];
+    char a[24], b[24], d[24];
     if (c->page_size) {
         size_name(c->page_size, a, sizeof(a));
     } else {

@@ -10,7 +10,7 @@
 /* Per-workload counters for the report. */
 struct mph__wl {
     char name[256];
-    char cell[48];
+    char cell[80];
     uint64_t hash;
     size_t ops;
     uint64_t points, states, violations;

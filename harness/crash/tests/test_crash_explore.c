@@ -187,7 +187,7 @@ static void a_reproducer_replays_its_site(void **state)
 static void the_matrix_spec_parses_and_names_cells(void **state)
 {
     struct mph_cell cells[MPH_MAX_CELLS];
-    char name[48];
+    char name[80];
     size_t n;
     (void)state;
     /* 1k: 512,1k,4k under 4k + 512,1k under 1k; 4k: 512,1k,4k; 64k:

@@ -144,7 +144,7 @@ struct mph_violation {
     /** Reproducer file written ("" if none). */
     char repro[1024];
     /** The matrix cell ("" outside a matrix), see mph_cell_name(). */
-    char cell[48];
+    char cell[80];
     /** A second crash: the first one's site ("point 31") and pattern;
      *  point/gap/op/line/pattern then describe the second crash, counted
      *  from the restart (op and line index the reproducer's workload). */
@@ -222,7 +222,7 @@ void mph_cell_name(const struct mph_cell *c, char *buf, size_t len);
 /** Counters of one finished matrix cell. */
 struct mph_cell_result {
     struct mph_cell cell;
-    char name[48];
+    char name[80];
     struct mph_explore_stats st; /* this cell's share of the counters */
     /** "complete", "time" (its share ran out: sampled), "budget",
      *  "violations", or "refused" (create refused every workload with
