@@ -407,6 +407,49 @@ static void a_damaged_reproducer_replays(void **state)
     mph_workload_free(w);
 }
 
+/* Sites over a two-cell matrix, in shard `shard` of `n`. */
+static uint64_t matrix_sites(unsigned shard, unsigned n)
+{
+    struct mph_explore_config c;
+    struct mph_workload *w = workload();
+    struct mph_explorer *x;
+    struct mph_cell cells[2];
+    const struct mph_explore_stats *s;
+    uint64_t sites;
+    size_t nc;
+    config(&c);
+    c.life = MPH_EVERY_OFF;
+    c.checker = MPH_EVERY_OFF;
+    c.shard = shard;
+    c.nshards = n;
+    assert_int_equal(mph_cells_parse("1k/512/4k,4k/4k/4k", cells, &nc), MP_OK);
+    assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
+    for (size_t i = 0; i < nc; i++) {
+        mph_explorer_begin_cell(x, &cells[i], 0);
+        assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    }
+    mph_explorer_end_cell(x);
+    s = mph_explorer_stats(x);
+    sites = s->crash_points + s->gaps + s->fault_sites;
+    assert_int_equal(sites, s->sites_done);
+    assert_int_equal(s->sites_done, s->sites_total);
+    mph_explorer_free(x);
+    mph_workload_free(w);
+    return sites;
+}
+
+static void shards_partition_the_whole_matrix(void **state)
+{
+    uint64_t all = matrix_sites(0, 1), sum = 0;
+    (void)state;
+    for (unsigned i = 0; i < 3; i++) {
+        uint64_t part = matrix_sites(i, 3);
+        assert_true(part > 0 && part < all);
+        sum += part;
+    }
+    assert_int_equal(sum, all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +460,7 @@ int main(void)
         cmocka_unit_test(a_reproducer_replays_its_site),
         cmocka_unit_test(the_matrix_spec_parses_and_names_cells),
         cmocka_unit_test(cell_counters_add_up_to_the_totals),
+        cmocka_unit_test(shards_partition_the_whole_matrix),
         cmocka_unit_test(a_page_sizes_directive_leaves_a_workload_out),
         cmocka_unit_test(a_spent_share_still_samples_every_workload),
         cmocka_unit_test(second_crashes_continue_recovered_states),
