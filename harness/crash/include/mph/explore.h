@@ -19,9 +19,16 @@
  *     (seed, faultfs geometry, site, tear pattern, rule) that
  *     mph_explore_replay() turns back into the same failure.
  *
- * Shards: sites are numbered across all workloads of one explorer in the
- * order they are met; shard i of N takes the sites whose number is i mod
- * N. Same workloads, same seed: same partition on every machine.
+ * Beyond that (config): recovered states continued into a second crash
+ * (crash2_*), clean images with one byte damaged (damage), and a device
+ * matrix: mph_explorer_begin_cell() sets page size, sector, write-back unit
+ * and garbage for the runs that follow and keeps counters per cell.
+ *
+ * Shards: sites are numbered across all workloads (and cells) of one
+ * explorer in the order they are met; shard i of N takes the sites whose
+ * number is i mod N. Same workloads, same seed: same partition on every
+ * machine. Within a workload the sites are visited in a spread order, so
+ * a time share that runs out (mph_explorer_share) leaves an even sample.
  *
  * Thread rules: one thread per explorer; no global state.
  */
@@ -264,7 +271,11 @@ void mph_explorer_free(struct mph_explorer *x);
 /**
  * Explore one workload (name is for messages and reproducer names).
  * Stops early, leaving stats->stopped set, once the budget or time is
- * spent; later calls then return at once.
+ * spent; later calls then return at once. A cell's time or a workload's
+ * share that runs out ends only that workload, after at least one site.
+ * A workload whose page_sizes directive leaves out force_page_size is
+ * counted (workloads_na) and not run; one whose create returns exactly
+ * MP_EDEVICE is counted as refused (workloads_refused), not a violation.
  * @return MP_OK (violations are in the stats, not the return code);
  *         MP_ENOMEM; MP_EINVAL (the faultfs could not be made); MP_EIO (a
  *         reproducer could not be written).
