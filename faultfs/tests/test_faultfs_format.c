@@ -428,6 +428,11 @@ static void device_is_reported_and_can_be_stated(void **state)
     mp_pager_device(p, &dev);
     assert_int_equal(dev.sector_size, 2048);
     mp_pager_close(p);
+    /* A version-1 options struct has no device: the backend's is used. */
+    fft_options(fs, &opt);
+    opt.version = 1;
+    opt.device.sector_size = 512;
+    assert_int_equal(mp_pager_create("dir/v1", 1024, &opt, &p), MP_EDEVICE);
     /* Not a power of two: refused before anything is touched. */
     fft_options(fs, &opt);
     opt.device.sector_size = 3000;
