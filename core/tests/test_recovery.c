@@ -295,6 +295,33 @@ static void damaged_header_is_taken_from_a_copy(void **state)
     }
 }
 
+/* Page 0 all garbage (zeros here): header from a copy, record torn, the
+ * newest valid copy; the next commit rewrites page 0 whole. */
+static void page_0_lost_whole_opens_and_is_repaired(void **state)
+{
+    static unsigned char zero[PS];
+    struct mp_recovery_info ri;
+    unsigned char h[64];
+    mp_pgno pg, pg2;
+    const char *path = two_commits("page0.mp", &pg);
+    mp_pager *p = NULL;
+    (void)state;
+    assert_int_equal(mpt_poke(path, 0, zero, PS), 0);
+    assert_int_equal(try_open(path, PS, &p), MP_OK);
+    mp_pager_recovery(p, &ri);
+    assert_int_equal(ri.reason, MP_RECOVERY_TORN_RECORD);
+    assert_int_equal(ri.generation, 2);
+    assert_int_equal(mp_pager_alloc(p, &pg2), MP_OK);
+    mp_pager_close(p);
+    assert_int_equal(mpt_peek(path, 0, h, 64), 0);
+    assert_memory_equal(h, "MAPPEDPG", 8);
+    assert_int_equal(try_open(path, PS, &p), MP_OK);
+    mp_pager_recovery(p, &ri);
+    assert_int_equal(ri.reason, MP_RECOVERY_RECORD);
+    assert_int_equal(ri.generation, 3);
+    mp_pager_close(p);
+}
+
 /* Format 1 files are refused, not upgraded (FORMAT.md 2.1). */
 static void format_1_files_are_refused(void **state)
 {
@@ -451,6 +478,7 @@ int main(void)
         cmocka_unit_test(record_naming_a_stale_valid_copy_is_not_trusted),
         cmocka_unit_test(superblock_damage_gives_clear_errors),
         cmocka_unit_test(damaged_header_is_taken_from_a_copy),
+        cmocka_unit_test(page_0_lost_whole_opens_and_is_repaired),
         cmocka_unit_test(format_1_files_are_refused),
         cmocka_unit_test(nonzero_reserved_header_bytes_are_refused),
         cmocka_unit_test(nonzero_reserved_copy_bytes_fail_the_copy),

@@ -464,12 +464,54 @@ static void device_is_reported_and_can_be_stated(void **state)
     faultfs_free(fs);
 }
 
+/* A version-1 backend: faultfs's methods without the device method. */
+static struct mp_io_methods v1_methods;
+static struct mp_vfs v1_vfs;
+static const struct mp_vfs *v1_inner;
+
+static int v1_open(const struct mp_vfs *vfs, const char *path, unsigned flags,
+                   struct mp_io_file **out, int *os_error)
+{
+    int rc = v1_inner->open(v1_inner, path, flags, out, os_error);
+    (void)vfs;
+    if (rc == MP_OK) {
+        v1_methods = *(*out)->methods;
+        v1_methods.version = 1;
+        v1_methods.device = NULL;
+        (*out)->methods = &v1_methods;
+    }
+    return rc;
+}
+
+/* io.h: without the method the pager takes the version-1 device,
+ * { 512, not power-safe }, whatever the disk is. */
+static void version_1_backend_gets_the_format_1_device(void **state)
+{
+    faultfs *fs = new_fs(4096, 4096, true);
+    struct mp_io_device dev;
+    struct mp_options opt;
+    mp_pager *p = NULL;
+    (void)state;
+    v1_inner = faultfs_vfs(fs);
+    v1_vfs = *v1_inner;
+    v1_vfs.open = v1_open;
+    fft_options(fs, &opt);
+    opt.vfs = &v1_vfs;
+    assert_int_equal(mp_pager_create(NAME, 1024, &opt, &p), MP_OK);
+    mp_pager_device(p, &dev);
+    assert_int_equal(dev.sector_size, 512);
+    assert_int_equal(dev.flags, 0);
+    mp_pager_close(p);
+    faultfs_free(fs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(torn_record_then_barrier_crash_is_old_or_new),
         cmocka_unit_test(device_matrix_recovers_before_or_after),
         cmocka_unit_test(device_is_reported_and_can_be_stated),
+        cmocka_unit_test(version_1_backend_gets_the_format_1_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
