@@ -4,7 +4,9 @@
 # directory, built, and crash-tested with the installed mp-crashloop and
 # shim; the in-place variant must fail the checks, a failing point's
 # replay line must rebuild a byte-identical image that fails the same
-# way, and the two-slot variant must pass every check.
+# way, and the two-slot variant must pass every check. The summaries must
+# be the ones the guide shows (its "crashloop: N points" lines, in order:
+# the in-place run, then the fixed one).
 #
 # Usage: ci/check-guide.sh PREFIX   (an install, e.g. staged by
 # ci/check-install.sh: PREFIX/bin/mp-crashloop,
@@ -25,6 +27,10 @@ cp "$root/examples/shim-demo/counter.c" "$root/examples/shim-demo/Makefile" "$di
 cd "$dir"
 make -s
 db=$dir/counter.db
+guide=$root/docs/crash-test-your-program.md
+mapfile -t want < <(grep -E '^crashloop: [0-9]+ points' "$guide")
+[ ${#want[@]} -eq 2 ] || fail "$guide: want 2 'crashloop: N points' lines, found ${#want[@]}"
+mapfile -t wantpts < <(grep -E '^crashloop: failing points' "$guide")
 
 # 1. The in-place variant: crashloop must find violations.
 set +e
@@ -34,6 +40,9 @@ rc=$?
 set -e
 cat loop.txt | tail -3 | sed 's/^/  /'
 [ $rc -eq 1 ] || fail "in-place run: crashloop exit $rc, want 1"
+[ "$(sed -n 1p out/summary.txt)" = "${want[0]}" ] &&
+    [ "$(sed -n 2p out/summary.txt)" = "${wantpts[0]}" ] ||
+    fail "in-place run: summary differs from the guide's: $(cat out/summary.txt)"
 grep -q '^crashloop: .* [1-9][0-9]* failed$' out/summary.txt ||
     fail "in-place run: no failed check in the summary"
 k=$(sed -n 's/^crashloop: failing points: \([0-9]*\).*/\1/p' out/summary.txt)
@@ -64,5 +73,6 @@ echo "  replayed ($replay): byte-identical image, same violation"
 mp-crashloop -q --match "$db" --images 4 --out out-safe \
     --check "./counter check {}/counter.db" ./counter run "$db" 5 >loop.txt ||
     fail "two-slot run failed: $(cat loop.txt)"
-grep -q ' 0 failed$' out-safe/summary.txt || fail "two-slot run: $(cat out-safe/summary.txt)"
+[ "$(cat out-safe/summary.txt)" = "${want[1]}" ] ||
+    fail "two-slot run: '$(cat out-safe/summary.txt)', the guide says '${want[1]}'"
 sed 's/^/  /' out-safe/summary.txt

@@ -39,8 +39,8 @@ fail() { echo "check-install: $*" >&2; exit 1; }
 # Configure quietly, but show everything if it fails.
 quiet() { "$@" >"$work/log" 2>&1 || { cat "$work/log" >&2; return 1; }; }
 
-say "build (RelWithDebInfo, tools, no tests) and stage into DESTDIR"
-quiet cmake -S . -B build/install -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+say "build (Release, tools, no tests: README.md's flags) and stage into DESTDIR"
+quiet cmake -S . -B build/install -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DMP_WERROR=ON -DBUILD_TESTING=OFF
 cmake --build build/install -j "$jobs" | tail -1
 stage=$work/stage
@@ -64,8 +64,8 @@ list() { (cd "$1" && find . ! -type d | sed 's|^\./||' | LC_ALL=C sort); }
         echo "lib/lib$l.so.$ver"
         echo "lib/pkgconfig/$l.pc"
     done
-    for f in Config ConfigVersion StaticTargets StaticTargets-relwithdebinfo \
-        SharedTargets SharedTargets-relwithdebinfo; do
+    for f in Config ConfigVersion StaticTargets StaticTargets-release \
+        SharedTargets SharedTargets-release; do
         echo "lib/cmake/mappedpages/mappedpages$f.cmake"
     done
     echo lib/mappedpages/crashloop.sh
@@ -171,7 +171,7 @@ quiet cmake --build "$b"
 run_consumer "$b" static "FetchContent"
 
 say "libraries only: -DMP_BUILD_TOOLS=OFF -DBUILD_TESTING=OFF (no pkg-config, no cmocka)"
-quiet cmake -S . -B build/install-core -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+quiet cmake -S . -B build/install-core -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DMP_WERROR=ON -DMP_BUILD_TOOLS=OFF -DBUILD_TESTING=OFF \
     -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON
 cmake --build build/install-core -j "$jobs" | tail -1
