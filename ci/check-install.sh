@@ -120,6 +120,8 @@ run_consumer() { # dir kind label
         if [ "$kind" = shared ]; then
             echo "$needed" | grep -qx "libmappedpages.so.$abi" ||
                 fail "$label $exe: not linked to libmappedpages.so.$abi ($needed)"
+            [ "$exe" = consumer ] || echo "$needed" | grep -qx "libfaultfs.so.$abi" ||
+                fail "$label $exe: not linked to libfaultfs.so.$abi ($needed)"
         elif echo "$needed" | grep -q 'libmappedpages\|libfaultfs'; then
             fail "$label $exe: static build needs $needed"
         fi
@@ -161,7 +163,7 @@ quiet cmake -S "$work/consumer-src" -B "$b" -G Ninja \
 quiet cmake --build "$b"
 run_consumer "$b" static "add_subdirectory"
 tar -C "$root" --exclude=./build --exclude='./build-*' --exclude=./.git \
-    --exclude=./examples/consumer/consumer --exclude=./Testing \
+    --exclude=./Testing \
     -czf "$work/mappedpages-src.tar.gz" .
 b=$work/fetch
 quiet cmake -S "$work/consumer-src" -B "$b" -G Ninja \

@@ -42,10 +42,11 @@ if(MP_BUILD_SHARED)
     endif()
     target_link_options(${_lib}_shared PRIVATE
       "LINKER:--version-script=${CMAKE_CURRENT_LIST_DIR}/${_lib}.map")
-    # Every symbol resolved at link time, except in sanitizer and coverage
-    # builds (also OSS-Fuzz's, whose flags come in CMAKE_C_FLAGS), where the
-    # runtime comes with the executable.
-    if(NOT MP_SANITIZE AND NOT MP_COVERAGE AND
+    # Every symbol resolved at link time, except in instrumented builds
+    # (sanitizers, coverage, fuzzers, AFL's compilers, OSS-Fuzz's flags in
+    # CMAKE_C_FLAGS), where the runtime comes with the executable.
+    if(NOT MP_SANITIZE AND NOT MP_COVERAGE AND NOT MP_BUILD_FUZZERS AND
+       NOT CMAKE_C_COMPILER MATCHES "afl-" AND
        NOT CMAKE_C_FLAGS MATCHES "-fsanitize|-fprofile")
       target_link_options(${_lib}_shared PRIVATE "LINKER:--no-undefined")
     endif()
