@@ -161,6 +161,8 @@ quiet cmake -S "$work/consumer-src" -B "$b" -G Ninja \
 [ ! -e "$b/mappedpages/harness" ] && [ ! -e "$b/mappedpages/fuzz" ] ||
     fail "add_subdirectory configured the harness or the fuzzers"
 quiet cmake --build "$b"
+[ -z "$(find "$b/mappedpages" -name 'lib*.so*')" ] ||
+    fail "add_subdirectory built shared libraries (MP_BUILD_SHARED should be off)"
 run_consumer "$b" static "add_subdirectory"
 tar -C "$root" --exclude=./build --exclude='./build-*' --exclude=./.git \
     --exclude=./Testing \

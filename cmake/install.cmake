@@ -53,12 +53,21 @@ if(MP_BUILD_SHARED)
   endforeach()
   target_link_libraries(mappedpages_shared PUBLIC Threads::Threads)
   target_link_libraries(faultfs_shared PUBLIC mappedpages_shared)
+  # The exports and SONAMEs in every build, not only the install check.
+  if(BUILD_TESTING)
+    add_test(NAME shared_exports_only_public_prefixes
+      COMMAND bash "${PROJECT_SOURCE_DIR}/ci/check-exports.sh"
+              "$<TARGET_FILE_DIR:mappedpages_shared>")
+    set_tests_properties(shared_exports_only_public_prefixes PROPERTIES
+      LABELS "nomemcheck")
+  endif()
 endif()
 
 # --- The names consumers use ---------------------------------------------
 # The same names as the installed package gives, for add_subdirectory and
 # FetchContent users: here mappedpages::mappedpages and mappedpages::faultfs
-# are the static libraries; the _static and _shared names are explicit.
+# are the static libraries; the _static and (with MP_BUILD_SHARED, off in
+# a subproject by default) _shared names are explicit.
 set_target_properties(mappedpages PROPERTIES EXPORT_NAME mappedpages_static)
 set_target_properties(faultfs PROPERTIES EXPORT_NAME faultfs_static)
 add_library(mappedpages::mappedpages ALIAS mappedpages)
