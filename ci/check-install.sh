@@ -39,9 +39,9 @@ fail() { echo "check-install: $*" >&2; exit 1; }
 # Configure quietly, but show everything if it fails.
 quiet() { "$@" >"$work/log" 2>&1 || { cat "$work/log" >&2; return 1; }; }
 
-say "build (Release, tools, no tests: README.md's flags) and stage into DESTDIR"
+say "build (Release, tools, no tests: README.md's flags; no pkg-config) and stage into DESTDIR"
 quiet cmake -S . -B build/install -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DMP_WERROR=ON -DBUILD_TESTING=OFF
+    -DMP_WERROR=ON -DBUILD_TESTING=OFF -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON
 cmake --build build/install -j "$jobs" | tail -1
 stage=$work/stage
 P=$stage$prefix
