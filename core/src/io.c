@@ -169,3 +169,22 @@ int mp__reserve_commit(mp_pager *p, int64_t data_page)
     }
     return rc;
 }
+
+int mp__io_device(mp_pager *p, struct mp_io_device *out)
+{
+    const struct mp_io_methods *m = p->file->methods;
+    int rc;
+
+    if (m->version < 2 || !m->device) {
+        /* Version 1 knew no device: the unit format 1 assumed. */
+        out->sector_size = 512;
+        out->flags = 0;
+        return MP_OK;
+    }
+    rc = m->device(p->file, out);
+    if (rc == MP_OK && (out->sector_size == 0 ||
+                        (out->sector_size & (out->sector_size - 1)))) {
+        rc = MP_EINVAL;
+    }
+    return rc;
+}

@@ -104,9 +104,24 @@ static int pf_reserve(struct mp_io_file *f, uint64_t off, uint64_t len)
     return IN(f)->methods->reserve(IN(f), off, len);
 }
 
+static int pf_device(struct mp_io_file *f, struct mp_io_device *out)
+{
+    return IN(f)->methods->device(IN(f), out);
+}
+
 static const struct mp_io_methods pause_methods = {
-    2,         pf_close, pf_lock,      pf_size,  pf_grow,    pf_map,
-    pf_extend, pf_sync,  pf_sync_file, pf_unmap, pf_reserve,
+    .version = 2,
+    .close = pf_close,
+    .lock = pf_lock,
+    .size = pf_size,
+    .grow = pf_grow,
+    .map = pf_map,
+    .extend_map = pf_extend,
+    .sync = pf_sync,
+    .sync_file = pf_sync_file,
+    .unmap = pf_unmap,
+    .reserve = pf_reserve,
+    .device = pf_device,
 };
 
 static int pv_open(const struct mp_vfs *vfs, const char *path, unsigned fl,

@@ -601,6 +601,18 @@ out:
     return rc;
 }
 
+/* The simulated device: a torn unit is one sector; without garbage an
+ * unchanged sector is always kept, which is power-safe overwrite. */
+static int ff_device(struct mp_io_file *file, struct mp_io_device *out)
+{
+    struct faultfs__handle *h = H(file);
+    pthread_mutex_lock(&h->fs->mu);
+    out->sector_size = h->fs->cfg.sector_size;
+    out->flags = h->fs->cfg.garbage ? 0 : MP_IO_DEV_POWERSAFE;
+    pthread_mutex_unlock(&h->fs->mu);
+    return MP_OK;
+}
+
 static const struct mp_io_methods faultfs_methods = {
     .version = 2,
     .close = ff_close,
@@ -613,6 +625,7 @@ static const struct mp_io_methods faultfs_methods = {
     .sync_file = ff_sync_file,
     .unmap = ff_unmap,
     .reserve = ff_reserve,
+    .device = ff_device,
 };
 
 /* ---- vfs ---------------------------------------------------------------- */

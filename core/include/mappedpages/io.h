@@ -59,6 +59,32 @@ enum mp_io_lock_mode {
     MP_IO_LOCK_EXCLUSIVE = 2,
 };
 
+/**
+ * What a backend knows of the device under a file (mp_io_methods.device),
+ * in the manner of SQLite's xSectorSize and xDeviceCharacteristics.
+ */
+struct mp_io_device {
+    /**
+     * The power-fail unit in bytes, a power of two: when power fails while
+     * a write is in flight, the bytes of every unit the write touches may
+     * be old, new or (unless MP_IO_DEV_POWERSAFE) garbage; other units
+     * keep their bytes.
+     */
+    uint32_t sector_size;
+    /** enum mp_io_device_flags. */
+    uint32_t flags;
+};
+
+/** Flags of struct mp_io_device. */
+enum mp_io_device_flags {
+    /**
+     * Power-safe overwrite (SQLite's SQLITE_IOCAP_POWERSAFE_OVERWRITE): a
+     * unit in flight never damages bytes that the write did not change;
+     * each changed unit is old or new as a whole.
+     */
+    MP_IO_DEV_POWERSAFE = 1 << 0,
+};
+
 struct mp_io_methods;
 
 /** An open file. Backends append their own fields after this one. */
@@ -160,6 +186,16 @@ struct mp_io_methods {
      * then fault as they would without it.
      */
     int (*reserve)(struct mp_io_file *file, uint64_t offset, uint64_t length);
+
+    /**
+     * Describe the device the file lives on (struct mp_io_device). A
+     * backend that cannot tell answers with a safe default (a large unit,
+     * not power-safe) rather than failing; MP_EIO only if the file itself
+     * cannot be asked. The pager asks once per create or open. A version-1
+     * backend has no such method: the pager then assumes
+     * { 512, 0 }, the unit format 1 was designed for (FORMAT.md 2.3).
+     */
+    int (*device)(struct mp_io_file *file, struct mp_io_device *out);
 };
 
 /** A backend: how files are opened and named. */
@@ -207,6 +243,14 @@ struct mp_vfs {
  * writes zeros into them with pwrite(2): only bytes that read as zeros
  * are written, so pages in use keep their content. A file system that
  * reports no holes (no SEEK_HOLE support) is taken as fully backed.
+ *
+ * Its device method reports: on tmpfs and ramfs (contents that do not
+ * survive power loss, so nothing can be torn by it) the OS page size,
+ * power-safe; elsewhere the largest of the OS page size (msync writes
+ * whole OS pages back), the block device's logical_block_size and its
+ * physical_block_size (read from /sys/dev/block/MAJ:MIN/), not power-safe;
+ * and when the block device cannot be found, the larger of 4096 and the OS
+ * page size, not power-safe.
  */
 MP_API const struct mp_vfs *mp_vfs_posix(void);
 
