@@ -97,36 +97,6 @@ static int op_protected_free(mp_pager *p)
     return mp_protected_free(p, MP_ID_KIND_PROTECT | 1);
 }
 
-static int op_free_bulk_two(mp_pager *p)
-{
-    static const mp_pgno pgs[] = { 6, 7 };
-    return mp_pager_free_bulk(p, pgs, 2);
-}
-static int op_protected_alloc_bulk(mp_pager *p)
-{
-    mp_protected_id ids[3];
-    return mp_protected_alloc_bulk(p, 3, ids);
-}
-static int op_protected_free_bulk(mp_pager *p)
-{
-    static const mp_protected_id ids[] = { MP_ID_KIND_PROTECT | 1,
-                                           MP_ID_KIND_PROTECT | 0 };
-    return mp_protected_free_bulk(p, ids, 2);
-}
-/* A fresh sub-page allocator's first slot takes a parent page (a commit
- * that has to grow the file). */
-static int op_subpage_parent(mp_pager *p)
-{
-    mp_subpage *sp;
-    mp_subpage_id id;
-    int rc = mp_subpage_create(p, 256, &sp);
-    if (rc == MP_OK) {
-        rc = mp_subpage_alloc(sp, &id);
-        mp_subpage_destroy(sp);
-    }
-    return rc;
-}
-
 static void expect_state(const char *name, long n, int code, int sticky,
                          const char *when, const struct mpt_state *want,
                          mp_pager *p)
@@ -264,27 +234,6 @@ static void protected_free_survives_faults(void **s)
     (void)s;
     fault_loop("f_pfree.mp", op_protected_free);
 }
-static void free_bulk_of_two_survives_faults(void **s)
-{
-    (void)s;
-    fault_loop("f_fbulk2.mp", op_free_bulk_two);
-}
-static void protected_alloc_bulk_survives_faults(void **s)
-{
-    (void)s;
-    fault_loop("f_pabulk.mp", op_protected_alloc_bulk);
-}
-static void protected_free_bulk_survives_faults(void **s)
-{
-    (void)s;
-    fault_loop("f_pfbulk.mp", op_protected_free_bulk);
-}
-static void subpage_parent_survives_faults(void **s)
-{
-    (void)s;
-    fault_loop("f_sparent.mp", op_subpage_parent);
-}
-
 static void create_leaves_no_file_or_a_complete_one(void **state)
 {
     const char *path = mpt_path("f_create.mp");
@@ -346,10 +295,6 @@ int main(void)
         cmocka_unit_test(protected_alloc_survives_faults),
         cmocka_unit_test(protected_commit_survives_faults),
         cmocka_unit_test(protected_free_survives_faults),
-        cmocka_unit_test(free_bulk_of_two_survives_faults),
-        cmocka_unit_test(protected_alloc_bulk_survives_faults),
-        cmocka_unit_test(protected_free_bulk_survives_faults),
-        cmocka_unit_test(subpage_parent_survives_faults),
         cmocka_unit_test(create_leaves_no_file_or_a_complete_one),
         cmocka_unit_test(open_failures_are_reported_and_harmless),
     };
