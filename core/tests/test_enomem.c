@@ -362,6 +362,36 @@ OOM_TEST(shared_protected_free_survives_oom, "m_spfree.mp",
 OOM_TEST(shared_protected_commit_survives_oom, "m_spcommit.mp",
          op_shared_protected_commit, prep_shared_stage)
 
+/* Begin and abort take no memory at all: with every allocation failing
+ * they work, and the staged write then commits once memory is back. */
+static void protected_begin_needs_no_memory(void **state)
+{
+    const char *path = mpt_path("m_begin.mp");
+    struct mp_options opt;
+    struct oom o;
+    struct run r;
+    unsigned char *w;
+    const unsigned char *b;
+    (void)state;
+    oom_options(&opt, &o);
+    start(&r, path, &opt, NULL);
+    o.sticky = 1;
+    o.fail_at = o.calls + 1;
+    assert_int_equal(
+        mp_protected_begin(r.p, MP_ID_KIND_PROTECT | 1, (void **)&w), MP_OK);
+    assert_int_equal(mp_protected_abort(r.p, MP_ID_KIND_PROTECT | 1), MP_OK);
+    assert_int_equal(
+        mp_protected_begin(r.p, MP_ID_KIND_PROTECT | 1, (void **)&w), MP_OK);
+    memset(w, 0x31, PS);
+    o.fail_at = 0;
+    assert_int_equal(mp_protected_commit(r.p, MP_ID_KIND_PROTECT | 1), MP_OK);
+    assert_int_equal(
+        mp_protected_get(r.p, MP_ID_KIND_PROTECT | 1, (const void **)&b),
+        MP_OK);
+    assert_int_equal(b[0], 0x31);
+    finish(&r);
+}
+
 static void create_fails_cleanly_without_memory(void **state)
 {
     char path[512], tmp[600];
@@ -565,6 +595,7 @@ int main(void)
         cmocka_unit_test(shared_alloc_survives_oom),
         cmocka_unit_test(shared_protected_free_survives_oom),
         cmocka_unit_test(shared_protected_commit_survives_oom),
+        cmocka_unit_test(protected_begin_needs_no_memory),
         cmocka_unit_test(create_fails_cleanly_without_memory),
         cmocka_unit_test(open_fails_cleanly_without_memory),
         cmocka_unit_test(shared_wrap_fails_cleanly_without_memory),

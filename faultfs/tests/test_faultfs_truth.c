@@ -94,6 +94,11 @@ static int op_protected_alloc(mp_pager *p)
     mp_protected_id id;
     return mp_protected_alloc(p, &id);
 }
+static int op_protected_alloc_bulk(mp_pager *p)
+{
+    mp_protected_id ids[3];
+    return mp_protected_alloc_bulk(p, 3, ids);
+}
 static int op_protected_free(mp_pager *p)
 {
     return mp_protected_free(p, MP_ID_KIND_PROTECT | 0);
@@ -310,6 +315,8 @@ TRUTH_TEST(alloc_bulk_failure_tells_the_truth, op_alloc_bulk, NULL)
 TRUTH_TEST(free_bulk_failure_tells_the_truth, op_free_bulk, NULL)
 TRUTH_TEST(grow_failure_tells_the_truth, op_grow, NULL)
 TRUTH_TEST(protected_alloc_failure_tells_the_truth, op_protected_alloc, NULL)
+TRUTH_TEST(protected_alloc_bulk_failure_tells_the_truth,
+           op_protected_alloc_bulk, NULL)
 TRUTH_TEST(protected_free_failure_tells_the_truth, op_protected_free, NULL)
 TRUTH_TEST(protected_free_bulk_failure_tells_the_truth, op_protected_free_bulk,
            NULL)
@@ -404,6 +411,7 @@ int main(void)
         cmocka_unit_test(free_bulk_failure_tells_the_truth),
         cmocka_unit_test(grow_failure_tells_the_truth),
         cmocka_unit_test(protected_alloc_failure_tells_the_truth),
+        cmocka_unit_test(protected_alloc_bulk_failure_tells_the_truth),
         cmocka_unit_test(protected_free_failure_tells_the_truth),
         cmocka_unit_test(protected_free_bulk_failure_tells_the_truth),
         cmocka_unit_test(protected_commit_failure_tells_the_truth),
