@@ -29,9 +29,9 @@
  * call (the restored record is in the page cache), but a crash before it
  * reaches the disk may recover the state after the call. Any other failure -
  * bad input, MP_ENOMEM from the memory hooks at any point of the call, a
- * growth or mapping refused (MP_ENOSPC, MP_ENOMEM, MP_ELIMIT) - leaves the
- * pager usable and exactly as it was, page count included, and the same
- * call may simply be made again.
+ * growth refused (MP_ELIMIT) or failed in the backend's grow or extend_map
+ * (MP_ENOSPC, MP_EIO, MP_ENOMEM) - leaves the pager usable and exactly as
+ * it was, page count included, and the same call may simply be made again.
  *
  * Thread rules: a pager is not internally locked. Calls that take a const
  * mp_pager * may run concurrently with each other; everything else needs
