@@ -137,6 +137,14 @@ static int op_protected_alloc_bulk(struct run *r)
     static mp_protected_id ids[400];
     return mp_protected_alloc_bulk(r->p, 400, ids);
 }
+/* Past the directory's root capacity (19 blocks of 42 slots at 1024-byte
+ * pages): the directory tree gets an index level, whose nodes are taken
+ * from the map inside the call. */
+static int op_protected_alloc_deeper(struct run *r)
+{
+    static mp_protected_id ids[850];
+    return mp_protected_alloc_bulk(r->p, 850, ids);
+}
 /* A write staged with memory working; the commit is what fails. */
 static void prep_stage(struct run *r)
 {
@@ -346,6 +354,8 @@ OOM_TEST(grow_survives_oom, "m_grow.mp", op_grow, NULL)
 OOM_TEST(protected_alloc_survives_oom, "m_palloc.mp", op_protected_alloc, NULL)
 OOM_TEST(protected_alloc_bulk_survives_oom, "m_pabulk.mp",
          op_protected_alloc_bulk, NULL)
+OOM_TEST(protected_alloc_deeper_survives_oom, "m_pdeep.mp",
+         op_protected_alloc_deeper, NULL)
 OOM_TEST(protected_commit_survives_oom, "m_pcommit.mp", op_protected_commit,
          prep_stage)
 OOM_TEST(protected_free_survives_oom, "m_pfree.mp", op_protected_free, NULL)
@@ -587,6 +597,7 @@ int main(void)
         cmocka_unit_test(grow_survives_oom),
         cmocka_unit_test(protected_alloc_survives_oom),
         cmocka_unit_test(protected_alloc_bulk_survives_oom),
+        cmocka_unit_test(protected_alloc_deeper_survives_oom),
         cmocka_unit_test(protected_commit_survives_oom),
         cmocka_unit_test(protected_free_survives_oom),
         cmocka_unit_test(protected_free_bulk_survives_oom),
