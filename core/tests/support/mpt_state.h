@@ -40,14 +40,19 @@ struct mpt_state {
     uint64_t *prot, nprot;   /* the protected iterator */
     uint64_t nslots;         /* protected slots probed */
     signed char *prot_rc;    /* mp_protected_get per slot */
-    uint64_t *prot_hash;     /* FNV-1a of the committed bytes per slot */
+    uint64_t *prot_hash;     /* hash of the committed bytes per slot */
 };
 
+/* FNV-1a over 8-byte words (page sizes are multiples of 8): every byte
+ * counts, at an eighth of the bytewise cost under valgrind. */
 static inline uint64_t mpt__fnv(const unsigned char *b, size_t n)
 {
     uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ b[i]) * 1099511628211ull;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 1099511628211ull;
+        h ^= h >> 29;
     }
     return h;
 }
