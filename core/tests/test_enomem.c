@@ -104,7 +104,7 @@ static void build(const char *path)
 
 /* The bytes build() left, so that the loops, which start from this file
  * hundreds of times, restore it with a plain write instead of a create and
- * four commits (fsyncs on a real disk) when its length is unchanged. */
+ * four commits (fsyncs on a real disk). */
 static struct {
     char path[512];
     unsigned char *bytes;
@@ -113,10 +113,12 @@ static struct {
 
 static void setup(const char *path)
 {
-    /* Only a file of the same length: cutting a grown one back costs
-     * more than building it again. */
-    if (tpl.bytes && strcmp(tpl.path, path) == 0 &&
-        mpt_file_size(path) == tpl.size) {
+    uint64_t size = mpt_file_size(path);
+    /* Not a file grown far (grow's 40 MB): cutting that back costs more
+     * than building it again. */
+    if (tpl.bytes && strcmp(tpl.path, path) == 0 && size != UINT64_MAX &&
+        size / 64 <= tpl.size) {
+        assert_int_equal(mpt_truncate(path, tpl.size), 0);
         assert_int_equal(mpt_poke(path, 0, tpl.bytes, (size_t)tpl.size), 0);
         return;
     }
