@@ -3,7 +3,7 @@
  *
  * Every call validates all of its input before it changes anything; an
  * error after the first change (MP_ENOMEM, a failed commit) rolls memory
- * back to the durable state (mp__rollback, I4 in commit.c), so every error
+ * back to the durable state (mp__rollback, I6 in commit.c), so every error
  * leaves the pager reporting exactly what it reported before the call.
  */
 #include <string.h>
