@@ -1,8 +1,10 @@
 /*
  * alloc.c - regular pages: alloc, free, the bulk calls, growth, access.
  *
- * Every call validates all of its input before it changes anything, so an
- * error (other than a failed commit) leaves the pager exactly as it was.
+ * Every call validates all of its input before it changes anything; an
+ * error after the first change (MP_ENOMEM, a failed commit) rolls memory
+ * back to the durable state (mp__rollback, I6 in commit.c), so every error
+ * leaves the pager reporting exactly what it reported before the call.
  */
 #include <string.h>
 
@@ -261,10 +263,10 @@ static int grow_to(mp_pager *p, uint64_t t, uint64_t need)
     p->total = t;
     rc = mp__tree_resize(p, &p->tree[MP__TREE_MAP], leaves);
     if (rc != MP_OK) {
-        /* Memory now holds half a new shape: refuse to go on. */
-        mp__fail(p, rc);
+        /* Memory holds half a new shape: back to the durable one. */
+        return mp__rollback(p, rc);
     }
-    return rc;
+    return MP_OK;
 }
 
 int mp__ensure_free(mp_pager *p, uint64_t need)
@@ -334,8 +336,7 @@ int mp_pager_alloc(mp_pager *p, mp_pgno *out)
     p->hint = pg + 1;
     rc = mark_leaf_of(p, pg);
     if (rc != MP_OK) {
-        mp__fail(p, rc);
-        return rc;
+        return mp__rollback(p, rc);
     }
     rc = mp__commit(p, -1);
     if (rc == MP_OK) {
@@ -357,8 +358,7 @@ int mp_pager_free(mp_pager *p, mp_pgno pg)
     p->free_pages++;
     rc = mark_leaf_of(p, pg);
     if (rc != MP_OK) {
-        mp__fail(p, rc);
-        return rc;
+        return mp__rollback(p, rc);
     }
     return mp__commit(p, -1);
 }
@@ -399,8 +399,7 @@ int mp_pager_alloc_bulk(mp_pager *p, size_t count, mp_pgno *out)
                 leaf = pg >> lshift;
                 rc = mp__tree_mark(p, &p->tree[MP__TREE_MAP], 0, leaf);
                 if (rc != MP_OK) {
-                    mp__fail(p, rc);
-                    return rc;
+                    return mp__rollback(p, rc);
                 }
             }
         }
@@ -461,8 +460,7 @@ int mp_pager_free_bulk(mp_pager *p, const mp_pgno *pages, size_t count)
             leaf = pages[i] >> lshift;
             rc = mp__tree_mark(p, &p->tree[MP__TREE_MAP], 0, leaf);
             if (rc != MP_OK) {
-                mp__fail(p, rc);
-                return rc;
+                return mp__rollback(p, rc);
             }
         }
     }

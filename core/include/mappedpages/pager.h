@@ -15,14 +15,23 @@
  * call, never a mix. The bytes of regular pages are the caller's: the pager
  * never syncs them except through mp_pager_sync_pages().
  *
- * Failure is sticky: once a sync, growth or mapping call fails during a
- * commit, the pager refuses every further mutating call with
- * MP_EUNAVAILABLE until it is closed and the file reopened (the durable
- * state is then the state before or after the failed call). Reads of pages
- * keep working. Any other failure - bad input, MP_ENOMEM from the memory
- * hooks, a growth refused before anything was written - leaves the pager
- * usable and exactly as it was, page count included: nothing of the call
- * reaches the next commit.
+ * Memory tells the truth: after any failed call, everything the pager
+ * reports (counts, page count, get/get_mut, iterators, protected reads and
+ * the protected directory) is exactly the durable state before the call,
+ * which is also what a reopen shows. A failed sync (the commit's, a growth's
+ * file sync, or mp_pager_sync_pages) is sticky: the pager then refuses every
+ * further mutating call with MP_EUNAVAILABLE until it is closed and the
+ * file reopened, while reads keep working; a protected write staged before
+ * stays staged (mp_protected_abort drops it). A commit whose sync failed
+ * also puts the previous commit record back and syncs it, so the disk holds
+ * the state before the call whatever the failed sync wrote; if that sync
+ * fails as well, opens in a running system still see the state before the
+ * call (the restored record is in the page cache), but a crash before it
+ * reaches the disk may recover the state after the call. Any other failure -
+ * bad input, MP_ENOMEM from the memory hooks at any point of the call, a
+ * growth refused (MP_ELIMIT) or failed in the backend's grow or extend_map
+ * (MP_ENOSPC, MP_EIO, MP_ENOMEM) - leaves the pager usable and exactly as
+ * it was, page count included, and the same call may simply be made again.
  *
  * Thread rules: a pager is not internally locked. Calls that take a const
  * mp_pager * may run concurrently with each other; everything else needs

@@ -37,7 +37,8 @@ MP_API MP_NODISCARD int mp_protected_alloc(mp_pager *pager,
 
 /**
  * Free a protected page and both of its physical pages. One commit. A write
- * in progress on it is discarded.
+ * in progress on it is discarded when the free succeeds (a failed free
+ * keeps it staged).
  * @return MP_OK; MP_EWRONGKIND (not a protected id); MP_EOUTOFBOUNDS (no
  *         such slot); MP_EDOUBLEFREE (slot not in use); MP_EREADONLY;
  *         MP_EUNAVAILABLE; MP_EITERATING; MP_EIO (pager now unavailable).
@@ -84,7 +85,10 @@ MP_API MP_NODISCARD int mp_protected_begin(mp_pager *pager, mp_protected_id id,
 /**
  * Commit the staged write: one commit that makes the staging copy the live
  * one (two sync barriers: the data with the metadata, then the commit
- * record).
+ * record). On success the page is no longer staged; on any error the write
+ * stays staged and mp_protected_get() still returns the old content: after
+ * MP_ENOMEM the commit can be made again, after a failed sync only
+ * mp_protected_abort() is left.
  * @return MP_OK; MP_ENOTSTAGED (no write begun); MP_EWRONGKIND;
  *         MP_EOUTOFBOUNDS; MP_EDOUBLEFREE; MP_EREADONLY; MP_EUNAVAILABLE;
  *         MP_EITERATING; MP_EIO (pager now unavailable).
