@@ -205,10 +205,11 @@ int mp__commit(mp_pager *p, int64_t data_page)
     int rc;
 
     /* Nothing is stored into a page without disk blocks (a full device
-     * would make the store SIGBUS): refused here, nothing is written. */
+     * would make the store SIGBUS): refused here, nothing is written, so
+     * memory goes back to the durable state and the pager stays usable. */
     rc = mp__reserve_commit(p, data_page);
     if (rc != MP_OK) {
-        return failed(p, rc);
+        return mp__rollback(p, rc);
     }
 
     /* Step 0 (I4). */

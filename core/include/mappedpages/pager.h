@@ -256,8 +256,8 @@ MP_API MP_NODISCARD int mp_pager_alloc(mp_pager *pager, mp_pgno *out);
  *         MP_EUNAVAILABLE; MP_EITERATING; MP_EIO (pager now unavailable);
  *         MP_ENOSPC (the commit needs disk blocks for a page of the file
  *         that has none, which only a file written without reservation
- *         has, and the device is full: nothing written, pager now
- *         unavailable). On any other error nothing changed.
+ *         has, and the device is full: nothing written, nothing changed,
+ *         pager usable). On any other error nothing changed.
  */
 MP_API MP_NODISCARD int mp_pager_free(mp_pager *pager, mp_pgno page);
 
