@@ -16,6 +16,7 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "internal.h"
+#include "rules.h"
 
 #define MARK 0x40000000u /* in-memory: seen during bulk validation */
 
@@ -278,7 +279,13 @@ int mp_protected_get(const mp_pager *p, mp_protected_id id, const void **out)
     rc = check_id(p, id, &s);
     if (rc == MP_OK) {
         const struct mp__dirent *d = &p->dir[s];
-        *out = mp__page(p, d->page[d->flags & MP__ENT_LIVE]);
+        const unsigned char *c = mp__page(p, d->page[d->flags & MP__ENT_LIVE]);
+        /* rules.h R3: never hand out a committed copy that is not what was
+         * committed (damage, or a commit whose data never became durable). */
+        if (!mp__protected_ok(c, p->page_size, d->crc)) {
+            return MP_ECORRUPT;
+        }
+        *out = c;
     }
     return rc;
 }
@@ -307,6 +314,12 @@ int mp_protected_begin(mp_pager *p, mp_protected_id id, void **staging)
     d = &p->dir[s];
     if (d->flags & MP__ENT_STAGED) {
         return MP_ESTAGED;
+    }
+    /* A damaged committed copy must not become the base of a new version
+     * with a fresh, valid checksum (rules.h R3). */
+    if (!mp__protected_ok(mp__page(p, d->page[d->flags & MP__ENT_LIVE]),
+                          p->page_size, d->crc)) {
+        return MP_ECORRUPT;
     }
     /* The other copy may be two versions old: start from the live one. */
     dst = mp__page(p, d->page[(d->flags & MP__ENT_LIVE) ^ 1]);

@@ -21,9 +21,9 @@
  *    legitimately leave a torn record; anything else here means damage.
  *  - MPH_CHECK_CORRUPT: open fails, or the copy open would use is
  *    inconsistent in a way open does not look for (a protected page whose
- *    committed copy fails its checksum, reserved bytes that are not zero,
- *    a page count that ends a group inside its map-leaf copies), or the
- *    core disagrees with the checker.
+ *    committed copy fails its checksum, which mp_protected_get refuses
+ *    with MP_ECORRUPT; reserved bytes that are not zero), or the core
+ *    disagrees with the checker.
  * Oracle rule 4 ("the file checker passes") means a verdict other than
  * MPH_CHECK_CORRUPT: see mph_check_passed().
  *
