@@ -74,7 +74,12 @@ typedef struct mp_pager mp_pager;
 enum mp_open_flags {
     /** Open read-only: shared lock, read-only map, every mutation refused. */
     MP_OPEN_READONLY = 1 << 0,
-    /** Take no file lock (for tools inspecting a file a writer holds). */
+    /**
+     * Take no file lock (for tools inspecting a file a writer holds; what
+     * they read may be changing under them). Only with MP_OPEN_READONLY:
+     * a read-write open or a create with it is refused with MP_EINVAL,
+     * since two unlocked writers would corrupt the file.
+     */
     MP_OPEN_NOLOCK = 1 << 1,
 };
 
@@ -101,7 +106,8 @@ struct mp_options {
      * to this size without any page moving. 0 means the default: 1 TiB, or
      * twice the file, whichever is larger; the pager takes less if the
      * system refuses (halving down to the file's size) and then fails a
-     * growth past it with MP_ELIMIT.
+     * growth past it with MP_ELIMIT. Read-only opens ignore it and
+     * reserve exactly the file's length: they never grow.
      */
     uint64_t reserve_bytes;
     /** Memory hooks for the pager's own bookkeeping. */
@@ -120,11 +126,15 @@ MP_API void mp_options_init(struct mp_options *opt);
  *
  * @param[in]  path       file name; must not exist.
  * @param[in]  page_size  power of two in [MP_PAGE_SIZE_MIN, MP_PAGE_SIZE_MAX].
- * @param[in]  opt        options, or NULL for defaults; MP_OPEN_READONLY is
- *                        refused with MP_EINVAL.
+ * @param[in]  opt        options, or NULL for defaults; MP_OPEN_READONLY and
+ *                        MP_OPEN_NOLOCK are refused with MP_EINVAL.
  * @param[out] out        the new pager; NULL on failure.
  * @return MP_OK; MP_EPAGESIZE (bad page size); MP_EEXIST; MP_ENOENT (no such
- *         directory); MP_EIO; MP_ENOSPC; MP_ENOMEM; MP_EINVAL.
+ *         directory); MP_EACCES (the directory may not be written by the
+ *         caller); MP_EROFS (read-only file system); MP_EIO; MP_ENOSPC;
+ *         MP_ENOMEM; MP_EINVAL.
+ *         On failure errno holds the errno of the OS call that failed, or 0
+ *         if none did (there is no pager to keep it in).
  * Ownership: the caller owns *out and releases it with mp_pager_close().
  */
 MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
@@ -148,9 +158,17 @@ MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
  * @return MP_OK; MP_ENOENT; MP_ELOCKED (another writer holds the file, or
  *         a writer is asked for while readers hold it); MP_ECORRUPT_SUPER
  *         (not a mappedpages file, or truncated below 3 pages);
- *         MP_EVERSION (newer major format version); MP_EPAGESIZE (page size
- *         differs from page_size); MP_ECORRUPT_META (neither metadata copy
- *         validates); MP_EIO; MP_ENOMEM; MP_EINVAL.
+ *         MP_EVERSION (a newer major format version; or, for a read-write
+ *         open, a newer minor version: such a file opens read-only, since
+ *         this writer would drop what the newer one added); MP_EPAGESIZE
+ *         (page size differs from page_size); MP_ECORRUPT_META (neither
+ *         metadata copy validates); MP_EACCES (a read-write open of a file
+ *         the caller may only read, or no permission to read it); MP_EROFS
+ *         (a read-write open on a read-only file system); MP_EIO;
+ *         MP_ENOMEM; MP_EINVAL (also: MP_OPEN_NOLOCK without
+ *         MP_OPEN_READONLY).
+ *         On failure errno holds the errno of the OS call that failed, or 0
+ *         if none did (there is no pager to keep it in).
  */
 MP_API MP_NODISCARD int mp_pager_open(const char *path, size_t page_size,
                                       const struct mp_options *opt,
