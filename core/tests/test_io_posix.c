@@ -584,7 +584,7 @@ static void read_only_mounts_are_erofs(void **state)
     snprintf(path, sizeof(path), "%s/f.mp", dir);
     snprintf(name, sizeof(name), "%s/new.mp", dir);
     mp_pager_close(mpt_create(path, PS));
-    if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0) {
+    if (mount("tmpfs", dir, "tmpfs", MS_REMOUNT | MS_RDONLY, "size=1m") != 0) {
         int e = errno;
         umount(dir);
         fail_msg("setup: remount %s read-only: %s", dir, strerror(e));
