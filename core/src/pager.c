@@ -378,6 +378,7 @@ int mp_pager_open(const char *path, size_t page_size,
     if (rc != MP_OK) {
         goto out_pager;
     }
+    mp__dir_verify(p);
     *out = p;
     return MP_OK;
 

@@ -71,11 +71,12 @@ static inline bool mp__counts_ok(uint64_t total, uint64_t free_pages,
  * copy by flags bit 0, and its CRC is the checksum of that copy's whole
  * page. The bit is authoritative: the pager never serves the other copy.
  * If the named copy does not have the stated checksum (even when the other
- * copy does), the page is damaged: mp_protected_get() and
- * mp_protected_begin() refuse it with MP_ECORRUPT, and the checker calls
- * the file corrupt. Open does not read protected pages (that would cost a
- * pass over every protected page per open), so it accepts such a file; the
- * check happens at every read of the page instead.
+ * copy does), that page is damaged, not the metadata copy: open accepts the
+ * file (falling back to the other metadata copy would undo the last commit
+ * of every page for one bad page), verifies every protected page in use
+ * once, and mp_protected_get() and mp_protected_begin() refuse a damaged
+ * one with MP_ECORRUPT; the checker calls the file corrupt and predicts
+ * exactly those refusals.
  */
 static inline bool mp__protected_ok(const void *committed, size_t page_size,
                                     uint32_t crc)

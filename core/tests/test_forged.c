@@ -152,10 +152,11 @@ static void free_count_below_the_structures_fails_the_header(void **state)
 /*
  * Issue 12 item 7 (d): slot 0's committed-copy bit flipped and every
  * checksum above it made right: the bit names the old copy, the checksum
- * is the new copy's. The bit is authoritative and the page damaged
- * (rules.h R3): open accepts the file (it reads no protected page), but
- * get and begin refuse the page with MP_ECORRUPT instead of silently
- * serving the other copy; the other slot reads as before.
+ * is the new copy's. The bit is authoritative and that page damaged
+ * (rules.h R3): open accepts the file without falling back (the other
+ * metadata copy would undo the last commit), but get and begin refuse the
+ * page with MP_ECORRUPT instead of silently serving the other copy; the
+ * other slot reads as before.
  */
 static void protected_bit_against_its_checksum_is_refused(void **state)
 {

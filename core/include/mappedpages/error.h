@@ -63,11 +63,11 @@ extern "C" {
 /**
  * Error codes. MP_OK is 0; every failure is negative.
  *
- * Where a code's meaning needs more than its message: MP_ECORRUPT is the
- * damage found after open succeeded, in a structure open does not read (a
- * protected page whose committed copy fails its checksum:
- * mp_protected_get(), mp_protected_begin()); MP_ECORRUPT_SUPER and
- * MP_ECORRUPT_META are open's. MP_EACCES is EACCES or EPERM from the OS (a
+ * Where a code's meaning needs more than its message: MP_ECORRUPT is damage
+ * to one part of a file that opened (a protected page whose committed copy
+ * failed its checksum at open: mp_protected_get(), mp_protected_begin());
+ * MP_ECORRUPT_SUPER and MP_ECORRUPT_META are open's, for a file that does
+ * not open. MP_EACCES is EACCES or EPERM from the OS (a
  * read-only file opened for writing, a directory the caller may not write
  * to); MP_EROFS is EROFS (a file or directory on a read-only mount opened
  * for writing or created).

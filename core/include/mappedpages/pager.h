@@ -148,7 +148,10 @@ MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
  * commit record in page 0, checks every checksum of the structures the
  * copy refers to, and falls back to the other copy when the record is torn
  * or the chosen copy does not validate. What it chose is reported by
- * mp_pager_recovery(). Recovery writes nothing.
+ * mp_pager_recovery(). Recovery writes nothing. Open then reads the
+ * committed copy of every protected page in use once, to verify its
+ * checksum; a page that fails is refused by mp_protected_get() with
+ * MP_ECORRUPT, the rest of the file stays usable.
  *
  * @param[in]  path       file name.
  * @param[in]  page_size  the page size the caller expects, or 0 to accept

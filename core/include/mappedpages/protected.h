@@ -62,14 +62,14 @@ MP_API MP_NODISCARD int mp_protected_free_bulk(mp_pager *pager,
                                                size_t count);
 
 /**
- * Pointer to the committed copy of a protected page, for reading. Every
- * call verifies the copy against the checksum its commit recorded (one
- * CRC-32C pass over the page; open does not read protected pages), so a
- * damaged page is never served.
+ * Pointer to the committed copy of a protected page, for reading. Open
+ * verifies the committed copy of every protected page against the checksum
+ * its commit recorded (one CRC-32C pass over each), so a page damaged on
+ * disk is never served.
  * Lifetime: until the next commit or free of that page, or close.
  * @return MP_OK; MP_EWRONGKIND; MP_EOUTOFBOUNDS; MP_EDOUBLEFREE;
- *         MP_ECORRUPT (the committed copy does not have its recorded
- *         checksum: the file is damaged; *out is NULL).
+ *         MP_ECORRUPT (at open the committed copy did not have its
+ *         recorded checksum: the file is damaged; *out is NULL).
  */
 MP_API MP_NODISCARD int mp_protected_get(const mp_pager *pager,
                                          mp_protected_id id, const void **out);

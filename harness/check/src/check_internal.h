@@ -163,8 +163,8 @@ int mph__ck_copy_check(const struct mph__ck_img *im, int index,
 void mph__ck_copy_free(struct mph__ck_copy *c);
 
 /* The committed copy of every protected page against its checksum
- * (rules.h R3: open never reads them, mp_protected_get refuses a copy that
- * fails). Deep problems; sets prot_bad. */
+ * (rules.h R3: they do not fail a metadata copy; mp_protected_get refuses a
+ * copy that fails). Deep problems; sets prot_bad. */
 void mph__ck_copy_content(const struct mph__ck_img *im, struct mph__ck_copy *c);
 
 /* A whole image (check_image.c). want_ps: 0 or the caller's page size.
