@@ -292,11 +292,6 @@ static int check_header(mp_pager *p, size_t want)
     if (mp__le16(h + 8) != MP_FORMAT_MAJOR) {
         return MP_EVERSION;
     }
-    /* A newer minor is readable, but this writer would drop whatever the
-     * newer one added (FORMAT.md section 2.1): read-only opens only. */
-    if (mp__le16(h + 10) > MP_FORMAT_MINOR && !p->readonly) {
-        return MP_EVERSION;
-    }
     if (mp__le32(h + 16) != 0) {
         return MP_ECORRUPT_SUPER;
     }
@@ -311,6 +306,12 @@ static int check_header(mp_pager *p, size_t want)
     p->page_size = (size_t)1 << log2;
     if (p->file_bytes < 3 * (uint64_t)p->page_size) {
         return MP_ECORRUPT_SUPER;
+    }
+    /* Last, once the header is otherwise sound: a newer minor is readable,
+     * but this writer would drop whatever the newer one added (FORMAT.md
+     * section 2.1), so read-only opens only. */
+    if (mp__le16(h + 10) > MP_FORMAT_MINOR && !p->readonly) {
+        return MP_EVERSION;
     }
     return MP_OK;
 }

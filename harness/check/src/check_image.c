@@ -108,7 +108,8 @@ static int superblock(struct mph__ck_img *im, size_t want, bool *readable,
     if (mp__le16(h + 10) > MP_FORMAT_MINOR) {
         mph__ck_msg(
             r, MPH_CHECK_CLEAN,
-            "superblock: format minor %u is newer than this checker's %d",
+            "superblock: format minor %u is newer than this checker's %d: "
+            "read-only opens only (a read-write open fails with MP_EVERSION)",
             mp__le16(h + 10), MP_FORMAT_MINOR);
     } else if (!zero_range(h, 20, 60)) {
         mph__ck_msg(r, MPH_CHECK_CORRUPT,
@@ -352,6 +353,7 @@ int mph__ck_image(const void *base, uint64_t bytes, size_t want_ps, FILE *dump,
     open_rc = superblock(&im, want_ps, &readable, r);
     if (!readable) {
         r->open_error = open_rc;
+        r->open_error_rw = open_rc;
         snprintf(r->recovery_why, sizeof(r->recovery_why),
                  "open fails on the superblock with %s",
                  mp_error_name(open_rc));
@@ -386,6 +388,11 @@ int mph__ck_image(const void *base, uint64_t bytes, size_t want_ps, FILE *dump,
                  "open fails on the superblock with %s",
                  mp_error_name(open_rc));
     }
+    /* pager.c check_header's last check, for read-write opens only. */
+    r->open_error_rw =
+        open_rc == MP_OK && mp__le16(im.base + 10) > MP_FORMAT_MINOR
+            ? MP_EVERSION
+            : r->open_error;
     return MP_OK;
 }
 

@@ -504,6 +504,20 @@ static void protected_bit_against_its_checksum_is_corrupt(void **state)
     assert_int_equal(r.cross_check, MPH_CROSS_AGREES);
 }
 
+/* Issue 12 item 6: a newer format minor is a note; read-only opens take
+ * the file, read-write opens refuse it with MP_EVERSION, and the report
+ * predicts both (open_error, open_error_rw). */
+static void newer_minor_opens_read_only_only(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_two_commits("minor.mp", PS);
+    (void)state;
+    cu_put(path, 10, 2, MP_FORMAT_MINOR + 1);
+    fix_header_crc(path);
+    expect(path, PS, MPH_CHECK_CLEAN, MP_OK, "format minor", &r);
+    assert_int_equal(r.open_error_rw, MP_EVERSION);
+}
+
 int main(void)
 {
     /* Small files only: small reservations keep valgrind runs fast. */
@@ -528,6 +542,7 @@ int main(void)
         cmocka_unit_test(total_inside_the_leaf_copies_fails_the_copy),
         cmocka_unit_test(free_count_below_the_structures_fails_the_header),
         cmocka_unit_test(protected_bit_against_its_checksum_is_corrupt),
+        cmocka_unit_test(newer_minor_opens_read_only_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

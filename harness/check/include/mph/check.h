@@ -156,6 +156,10 @@ struct mph_check_report {
     /** What mp_pager_open(path, page_size) would return: MP_OK, or
      *  MP_ECORRUPT_SUPER, MP_EVERSION, MP_EPAGESIZE, MP_ECORRUPT_META. */
     int open_error;
+    /** What a read-write open would return: open_error, except MP_EVERSION
+     *  for an otherwise sound superblock of a newer format minor (only
+     *  read-only opens accept one; the cross-check opens read-only). */
+    int open_error_rw;
     /** Generation of the chosen copy (0 when none). */
     uint64_t generation;
     /** File length in bytes. */
