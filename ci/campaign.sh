@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: the default crash-consistency campaign. Installs what is
 # missing, builds (Release), then runs the crash-state explorer over the
-# standard workload suite and generated workloads for a bounded time, one
-# shard per CPU, and prints the summary.
+# device matrix of ci/sweep.sh (the standard workload suite and generated
+# workloads in every cell, each cell its share of the time), one shard per
+# CPU, and prints the summary: per cell and in total.
 #
 # Usage: ci/campaign.sh [SECONDS]
 # Env:   MP_CAMPAIGN_SECONDS  time when no argument is given (default 120)
@@ -10,6 +11,8 @@
 #        MP_CAMPAIGN_SEED     faultfs and generator seed (default 1)
 #        MP_CAMPAIGN_JOBS     shards run in parallel (default: CPUs)
 #        MP_EXPLORE           an mp-explore binary to use (skips the build)
+#        MP_SWEEP_CELLS       the matrix cells (default: ci/sweep.sh's list)
+#        MP_SWEEP_CRASH2      second crashes, 1 in N (default: ci/sweep.sh's)
 #        MP_CAMPAIGN_FUZZ_SECONDS  seconds per fuzz target in the short fuzz
 #                             phase after the sweep (default 10; 0 skips it)
 # Reports: build/release/campaign/report-I.json, reproducers under
@@ -54,30 +57,54 @@ if command -v python3 >/dev/null 2>&1; then
 import json, sys
 out, jobs = sys.argv[1], int(sys.argv[2])
 keys = ["workloads", "crash_points", "gaps", "fault_sites", "states",
-        "violations", "fallback", "protected_old", "protected_new"]
+        "violations", "fallback", "protected_old", "protected_new",
+        "states2", "violations2", "continuations", "damaged"]
+ckeys = ["states", "states2", "violations", "fallback", "protected_old",
+         "protected_new", "seconds"]
 tot = dict.fromkeys(keys, 0)
+cells = {}
+order = []
 secs = 0.0
-seen = 0
+all_ran = True
 for i in range(jobs):
     try:
         r = json.load(open(f"{out}/report-{i}.json"))
     except (OSError, ValueError):
+        all_ran = False
         continue
     for k in keys:
         tot[k] += r[k]
     secs = max(secs, r["seconds"])
-    # Every shard runs every workload it reaches (taking its share of the
-    # sites): the campaign covered as many as the furthest shard.
-    seen = max(seen, r["workloads"])
-tot["workloads"] = seen
+    all_ran = all_ran and r["all_ran"]
+    for c in r["cells"]:
+        if c["cell"] not in cells:
+            order.append(c["cell"])
+            cells[c["cell"]] = dict.fromkeys(ckeys, 0)
+            cells[c["cell"]]["status"] = set()
+        for k in ckeys:
+            if k == "seconds":
+                cells[c["cell"]][k] = max(cells[c["cell"]][k], c[k])
+            else:
+                cells[c["cell"]][k] += c[k]
+        cells[c["cell"]]["status"].add(c["status"])
 print("=== campaign total over %d shard(s)" % jobs)
-print("  workloads %d, crash points %d, gaps %d, injected I/O errors %d" %
-      (tot["workloads"], tot["crash_points"], tot["gaps"],
-       tot["fault_sites"]))
+for name in order:
+    c = cells[name]
+    print("  cell %-14s states %d (%d after a second crash), violations %d, "
+          "fallback %d, protected old/new %d/%d, %.1f s, %s" %
+          (name, c["states"], c["states2"], c["violations"], c["fallback"],
+           c["protected_old"], c["protected_new"], c["seconds"],
+           ",".join(sorted(c["status"]))))
+print("  crash points %d, gaps %d, injected I/O errors %d" %
+      (tot["crash_points"], tot["gaps"], tot["fault_sites"]))
 print("  states checked %d in %.1f s wall = %.0f states/s" %
       (tot["states"], secs, tot["states"] / secs if secs else 0))
+print("  second crashes: %d states continued, %d states, %d violations" %
+      (tot["continuations"], tot["states2"], tot["violations2"]))
+print("  damaged images %d" % tot["damaged"])
 print("  fallback states %d, protected old/new %d/%d" %
       (tot["fallback"], tot["protected_old"], tot["protected_new"]))
+print("  every workload ran in every shard: %s" % ("yes" if all_ran else "NO"))
 print("  violations %d" % tot["violations"])
 EOF
 fi

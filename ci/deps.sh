@@ -12,6 +12,9 @@ command -v valgrind >/dev/null 2>&1 || mp_need+=(valgrind)
 command -v pkg-config >/dev/null 2>&1 || mp_need+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || mp_need+=(python3)
 pkg-config --exists cmocka 2>/dev/null || mp_need+=(libcmocka-dev)
+# LMDB, the outside program harness/extern crash-tests through the shim.
+pkg-config --exists lmdb 2>/dev/null || mp_need+=(liblmdb-dev)
+command -v mdb_dump >/dev/null 2>&1 || mp_need+=(lmdb-utils)
 # Sanitizer and libFuzzer runtimes for clang.
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a >/dev/null 2>&1 \
     || mp_need+=(libclang-rt-dev)

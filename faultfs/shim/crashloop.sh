@@ -9,9 +9,10 @@ usage() {
 usage: crashloop.sh [options] [--] PROGRAM [ARGS...]
 
 Runs PROGRAM once under libfaultfs_shim.so to count its crash points
-(every msync, fsync and fdatasync of a tracked file gives three: before,
-during, after; every ftruncate one; a directory sync that makes a name
-change durable two), then once more per point k with the shim set to
+(every msync, fsync, fdatasync and O_SYNC/O_DSYNC write of a tracked file
+gives three: before, during, after; every other write, ftruncate and
+fallocate one; a directory sync that makes a name change durable two),
+then once more per point k with the shim set to
 crash at k. Each crash writes FAULTFS_SHIM_IMAGES crash images and a
 manifest into OUT/point-<k>/. PROGRAM must do the same calls on every
 run (start from the same state: see --setup).

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define FAULTFS_SHIM_MAX_FILES 64 /* tracked files per process */
 #define FAULTFS_SHIM_MAX_OPS   64 /* namespace changes not yet durable */
@@ -86,6 +87,18 @@ struct faultfs_shim_real {
     int (*unlink)(const char *);
     int (*unlinkat)(int, const char *, int);
     int (*remove)(const char *);
+    ssize_t (*write)(int, const void *, size_t);
+    ssize_t (*pwrite)(int, const void *, size_t, off_t);
+    ssize_t (*pwrite64)(int, const void *, size_t, off_t);
+    ssize_t (*writev)(int, const struct iovec *, int);
+    ssize_t (*pwritev)(int, const struct iovec *, int, off_t);
+    ssize_t (*pwritev64)(int, const struct iovec *, int, off_t);
+    ssize_t (*pwritev2)(int, const struct iovec *, int, off_t, int);
+    ssize_t (*pwritev64v2)(int, const struct iovec *, int, off_t, int);
+    int (*fallocate)(int, int, off_t, off_t);
+    int (*fallocate64)(int, int, off_t, off_t);
+    int (*posix_fallocate)(int, off_t, off_t);
+    int (*posix_fallocate64)(int, off_t, off_t);
 };
 
 /* Filled by faultfs_shim_resolve(); a NULL entry means "use the syscall". */
@@ -110,6 +123,10 @@ void *faultfs_shim_sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
 int faultfs_shim_sys_unlinkat(int dirfd, const char *path, int flags);
 int faultfs_shim_sys_renameat2(int odir, const char *from, int ndir,
                                const char *to, unsigned flags);
+/* pwritev2 with offset -1 is writev at the file offset; flags RWF_*. */
+ssize_t faultfs_shim_sys_pwritev2(int fd, const struct iovec *iov, int cnt,
+                                  off_t off, int flags);
+int faultfs_shim_sys_fallocate(int fd, int mode, off_t off, off_t len);
 
 /* ---- configuration (shim_config.c) ---- */
 
@@ -288,6 +305,34 @@ int faultfs_shim_do_truncate(int which, const char *path, off_t len);
 int faultfs_shim_do_rename(int which, int odir, const char *from, int ndir,
                            const char *to, unsigned flags);
 int faultfs_shim_do_unlink(int which, int dirfd, const char *path, int flags);
+
+/* Which write or fallocate entry point was called (shim_write.c). */
+enum faultfs_shim_wcall {
+    FAULTFS_SHIM_WRITE,
+    FAULTFS_SHIM_PWRITE,
+    FAULTFS_SHIM_PWRITE64,
+    FAULTFS_SHIM_WRITEV,
+    FAULTFS_SHIM_PWRITEV,
+    FAULTFS_SHIM_PWRITEV64,
+    FAULTFS_SHIM_PWRITEV2,
+    FAULTFS_SHIM_PWRITEV64V2,
+    FAULTFS_SHIM_FALLOCATE,
+    FAULTFS_SHIM_FALLOCATE64,
+    FAULTFS_SHIM_POSIX_FALLOCATE,
+    FAULTFS_SHIM_POSIX_FALLOCATE64,
+};
+
+/*
+ * Every write variant: iov/cnt the data, off the offset for the
+ * positional ones (ignored by write and writev; -1 for pwritev2 means
+ * the file offset), rwf the RWF_* flags of pwritev2 (else 0). Returns
+ * what the real call returned, with its errno.
+ */
+ssize_t faultfs_shim_do_write(int which, int fd, const struct iovec *iov,
+                              int cnt, off_t off, int rwf);
+/* fallocate and posix_fallocate (which returns an error number). */
+int faultfs_shim_do_fallocate(int which, int fd, int mode, off_t off,
+                              off_t len);
 
 /* ---- crash images (shim_image.c) ---- */
 

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -178,4 +179,75 @@ EXPORT int unlinkat(int dirfd, const char *path, int flags)
 EXPORT int remove(const char *path)
 {
     return faultfs_shim_do_unlink(FAULTFS_SHIM_REMOVE, AT_FDCWD, path, 0);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    struct iovec v = { (void *)buf, n };
+    return faultfs_shim_do_write(FAULTFS_SHIM_WRITE, fd, &v, 1, 0, 0);
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    struct iovec v = { (void *)buf, n };
+    return faultfs_shim_do_write(FAULTFS_SHIM_PWRITE, fd, &v, 1, off, 0);
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+    struct iovec v = { (void *)buf, n };
+    return faultfs_shim_do_write(FAULTFS_SHIM_PWRITE64, fd, &v, 1, off, 0);
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+    return faultfs_shim_do_write(FAULTFS_SHIM_WRITEV, fd, iov, cnt, 0, 0);
+}
+
+EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+    return faultfs_shim_do_write(FAULTFS_SHIM_PWRITEV, fd, iov, cnt, off, 0);
+}
+
+EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+    return faultfs_shim_do_write(FAULTFS_SHIM_PWRITEV64, fd, iov, cnt, off, 0);
+}
+
+EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off,
+                        int flags)
+{
+    return faultfs_shim_do_write(FAULTFS_SHIM_PWRITEV2, fd, iov, cnt, off,
+                                 flags);
+}
+
+EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off,
+                           int flags)
+{
+    return faultfs_shim_do_write(FAULTFS_SHIM_PWRITEV64V2, fd, iov, cnt, off,
+                                 flags);
+}
+
+EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
+{
+    return faultfs_shim_do_fallocate(FAULTFS_SHIM_FALLOCATE, fd, mode, off,
+                                     len);
+}
+
+EXPORT int fallocate64(int fd, int mode, off_t off, off_t len)
+{
+    return faultfs_shim_do_fallocate(FAULTFS_SHIM_FALLOCATE64, fd, mode, off,
+                                     len);
+}
+
+EXPORT int posix_fallocate(int fd, off_t off, off_t len)
+{
+    return faultfs_shim_do_fallocate(FAULTFS_SHIM_POSIX_FALLOCATE, fd, 0, off,
+                                     len);
+}
+
+EXPORT int posix_fallocate64(int fd, off_t off, off_t len)
+{
+    return faultfs_shim_do_fallocate(FAULTFS_SHIM_POSIX_FALLOCATE64, fd, 0, off,
+                                     len);
 }

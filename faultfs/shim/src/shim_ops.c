@@ -9,7 +9,8 @@
  *  - fsync and fdatasync make the whole content and the size durable;
  *    on a directory they make earlier name changes durable;
  *  - ftruncate and truncate change the current size only;
- *  - rename and unlink change names, durable at the next directory sync.
+ *  - rename and unlink change names, durable at the next directory sync;
+ *  - writes and fallocate: shim_write.c.
  *
  * Crash points: before, during and after every msync, fsync and
  * fdatasync of a tracked file; before and after a directory sync that

@@ -55,6 +55,18 @@ void faultfs_shim_resolve(void)
     RESOLVE(unlink, "unlink");
     RESOLVE(unlinkat, "unlinkat");
     RESOLVE(remove, "remove");
+    RESOLVE(write, "write");
+    RESOLVE(pwrite, "pwrite");
+    RESOLVE(pwrite64, "pwrite64");
+    RESOLVE(writev, "writev");
+    RESOLVE(pwritev, "pwritev");
+    RESOLVE(pwritev64, "pwritev64");
+    RESOLVE(pwritev2, "pwritev2");
+    RESOLVE(pwritev64v2, "pwritev64v2");
+    RESOLVE(fallocate, "fallocate");
+    RESOLVE(fallocate64, "fallocate64");
+    RESOLVE(posix_fallocate, "posix_fallocate");
+    RESOLVE(posix_fallocate64, "posix_fallocate64");
 }
 
 int faultfs_shim_sys_open(const char *path, int flags, mode_t mode)
@@ -107,4 +119,17 @@ int faultfs_shim_sys_renameat2(int odir, const char *from, int ndir,
                                const char *to, unsigned flags)
 {
     return (int)syscall(SYS_renameat2, odir, from, ndir, to, flags);
+}
+
+ssize_t faultfs_shim_sys_pwritev2(int fd, const struct iovec *iov, int cnt,
+                                  off_t off, int flags)
+{
+    /* The kernel takes the offset as two longs, low half first. */
+    return (ssize_t)syscall(SYS_pwritev2, fd, iov, cnt, (long)off,
+                            (long)((uint64_t)off >> 32), flags);
+}
+
+int faultfs_shim_sys_fallocate(int fd, int mode, off_t off, off_t len)
+{
+    return (int)syscall(SYS_fallocate, fd, mode, off, len);
 }

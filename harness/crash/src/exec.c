@@ -29,6 +29,9 @@ struct mph_exec {
 
     struct mp_allocator_hooks mem; /* for the pagers; zero: malloc */
     bool retrying;                 /* mph_exec_retry() is running the op */
+    /* A crash op ran and no commit has succeeded since: recovery writes
+     * nothing, so a reopen may still use the fallback copy. */
+    bool uncommitted_crash;
     /* Sub-page ids a failed reopen collected, kept for its retry (the
      * allocators they came from are gone). */
     uint64_t **pend_ids;
@@ -381,7 +384,7 @@ static int do_iterate(struct mph_exec *e, struct mph_diff *d)
  * Close and open again; sub-page allocators are rebuilt from their ids.
  * When this fails after the close, the ids are kept for a retry.
  */
-static int do_reopen(struct mph_exec *e)
+static int do_reopen(struct mph_exec *e, bool crash)
 {
     struct mp_options opt;
     uint64_t **ids = NULL;
@@ -421,6 +424,15 @@ static int do_reopen(struct mph_exec *e)
 reopen:
     mph_exec_close(e);
     closed = true;
+    if (crash && e->cfg.crash) {
+        /* The machine lost power: reopen what its disk holds now. */
+        const struct mp_vfs *vfs = e->cfg.vfs;
+        rc = e->cfg.crash(e->cfg.crash_ctx, &vfs);
+        if (rc != MP_OK) {
+            goto out;
+        }
+        e->cfg.vfs = vfs;
+    }
     options(e, &opt);
     rc = mp_pager_open(e->path, e->cfg.page_size, &opt, &e->p);
     if (rc != MP_OK) {
@@ -543,7 +555,9 @@ static int run_op(struct mph_exec *e, const struct mph_op *op,
     case MPH_OP_SYNC:
         return mp_pager_sync_pages(e->p, 0, 0);
     case MPH_OP_REOPEN:
-        return do_reopen(e);
+        return do_reopen(e, false);
+    case MPH_OP_CRASH:
+        return do_reopen(e, true);
     case MPH_OP_ITERATE:
         return do_iterate(e, d);
     case MPH_OP_GROW:
@@ -611,7 +625,7 @@ int mph_exec_retry(struct mph_exec *e, int *op_rc, struct mph_diff *d)
         return MP_EINVAL;
     }
     op = &e->w->ops[e->next - 1];
-    if (!e->p && op->kind != MPH_OP_REOPEN) {
+    if (!e->p && op->kind != MPH_OP_REOPEN && op->kind != MPH_OP_CRASH) {
         return MP_EINVAL;
     }
     e->retrying = true;
@@ -645,7 +659,12 @@ int mph_exec_step(struct mph_exec *e, int *op_rc, struct mph_diff *d)
     if (rc != MP_OK || d->rule != MPH_RULE_NONE) {
         return rc;
     }
-    if (op->kind == MPH_OP_REOPEN && e->p) {
+    if (op->kind == MPH_OP_CRASH) {
+        e->uncommitted_crash = true;
+    } else if (mph_op_commits(op->kind) && *op_rc == MP_OK) {
+        e->uncommitted_crash = false;
+    }
+    if (op->kind == MPH_OP_REOPEN && e->p && !e->uncommitted_crash) {
         struct mp_recovery_info ri;
         mp_pager_recovery(e->p, &ri);
         if (ri.fallback) {

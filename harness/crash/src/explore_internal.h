@@ -23,6 +23,12 @@ struct mph__golden {
     uint64_t ncalls;
     struct mph_diff diff; /* why the clean run failed (rule NONE: it did not) */
     long failed_op;
+    /* Create returned exactly MP_EDEVICE: the format refuses this device
+     * (page size below its power-fail unit); nothing else ran. */
+    bool refused;
+    /* Index of the workload's `crash` op (a two-crash run), or -1. Crash
+     * points from that op on are counted on the restarted disk, from 0. */
+    long crash_op;
 };
 
 /*
@@ -41,6 +47,37 @@ struct mph__site {
     bool fired;
     int call;
     long affected;
+    /* A second crash (after the workload's `crash` op): k counts the
+     * restarted disk's crash points; `gap` sites are after op k - 1 as
+     * usual. first/first_pattern: the first crash (site name, pattern). */
+    bool second;
+    const char *first;
+    const char *first_pattern;
+    /* (gap) the clean image with byte damage_off xor damage_mask,
+     * judged by mph_oracle_check_damaged. */
+    bool damaged;
+    uint64_t damage_off;
+    unsigned damage_mask;
+};
+
+/* The damage for byte b: two of its bits that differ flipped (one if
+ * b is 0x00 or 0xff), chosen by r. */
+unsigned char mph__damage_mask(unsigned char b, unsigned r);
+
+/*
+ * The first crash of a two-crash run, as the `crash` op's restart: rerun
+ * the workload without its crash op to the first site, crash, and rebuild
+ * the image from its pattern; a second crash may be armed on that image.
+ */
+struct mph__restart {
+    const struct mph_explore_config *cfg;
+    struct mph_workload *w1; /* the workload without its crash op */
+    struct mph__golden g1;   /* its golden run */
+    struct mph__site site1;  /* the first crash */
+    const char *pattern1;    /* its tear pattern */
+    uint64_t arm;            /* crash point to arm on the image, or */
+    bool armed;              /* (false) none */
+    faultfs *fs1, *img;      /* owned: the first machine, the image */
 };
 
 /* What the oracle must accept at a site. */
@@ -55,6 +92,10 @@ int mph__fs_new(const struct mph_explore_config *cfg, size_t trace_max,
 size_t mph__page_size(const struct mph_workload *w, size_t dflt);
 int mph__golden_run(const struct mph_explore_config *cfg,
                     const struct mph_workload *w, struct mph__golden *g);
+/* The same with a restart for the workload's crash op (NULL: none). */
+int mph__golden_run2(const struct mph_explore_config *cfg,
+                     const struct mph_workload *w, struct mph__restart *r,
+                     struct mph__golden *g);
 void mph__golden_free(struct mph__golden *g);
 /*
  * Rerun to the site and crash; *fs is crashed on MP_OK with d clear. A
@@ -63,6 +104,22 @@ void mph__golden_free(struct mph__golden *g);
 int mph__crash_run(const struct mph_explore_config *cfg,
                    const struct mph_workload *w, const struct mph__golden *g,
                    struct mph__site *site, faultfs **fs, struct mph_diff *d);
+/*
+ * Two crashes. mph__restart_init: w2 holds a `crash` op; site1 (a point
+ * or gap of w2 without it) and pattern1 name the first crash; golden runs
+ * w1 into r->g1 and w2 into *g2 (the crash op restarting on the image).
+ * A clean run that fails is in g2->diff (or r->g1.diff).
+ * mph__crash_run2: rerun w2 to the second site (site->second) and crash
+ * there on the restarted disk; as mph__crash_run.
+ */
+int mph__restart_init(const struct mph_explore_config *cfg,
+                      const struct mph_workload *w2,
+                      const struct mph__site *site1, const char *pattern1,
+                      struct mph__restart *r, struct mph__golden *g2);
+void mph__restart_free(struct mph__restart *r);
+int mph__crash_run2(struct mph__restart *r, const struct mph_workload *w2,
+                    const struct mph__golden *g2, struct mph__site *site,
+                    faultfs **fs, struct mph_diff *d);
 void mph__expect_at(const struct mph_workload *w, const struct mph__golden *g,
                     const struct mph__site *site, struct mph__expect *e);
 /* "none", "part", "all" (enum faultfs_persist), and back (-1: unknown). */

@@ -66,8 +66,59 @@ static int record_calls(const faultfs *fs, struct mph__golden *g)
     return MP_OK;
 }
 
+/* The disk the run is on now: the restarted one after a crash op. */
+static faultfs *dev(faultfs *fs, const struct mph__restart *r)
+{
+    return r && r->img ? r->img : fs;
+}
+
+/* The crash op's restart: crash the first machine, rebuild its image. */
+static int restart(void *ctx, const struct mp_vfs **vfs)
+{
+    struct mph__restart *r = ctx;
+    struct mph__site s = r->site1;
+    struct mph_diff d;
+    int rc;
+
+    faultfs_free(r->img);
+    faultfs_free(r->fs1);
+    r->img = r->fs1 = NULL;
+    rc = mph__crash_run(r->cfg, r->w1, &r->g1, &s, &r->fs1, &d);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (d.rule != MPH_RULE_NONE || !r->fs1) {
+        return MP_EINVAL; /* the first crash no longer happens */
+    }
+    rc = faultfs_image_from_pattern(r->fs1, r->pattern1, &r->img);
+    if (rc == MP_OK && r->armed) {
+        rc = faultfs_arm_crash(r->img, r->arm);
+    }
+    if (rc == MP_OK) {
+        *vfs = faultfs_vfs(r->img);
+    }
+    return rc;
+}
+
+static void find_crash_op(const struct mph_workload *w, struct mph__golden *g)
+{
+    g->crash_op = -1;
+    for (size_t i = 0; i < w->nops && g->crash_op < 0; i++) {
+        if (w->ops[i].kind == MPH_OP_CRASH) {
+            g->crash_op = (long)i;
+        }
+    }
+}
+
 int mph__golden_run(const struct mph_explore_config *cfg,
                     const struct mph_workload *w, struct mph__golden *g)
+{
+    return mph__golden_run2(cfg, w, NULL, g);
+}
+
+int mph__golden_run2(const struct mph_explore_config *cfg,
+                     const struct mph_workload *w, struct mph__restart *r,
+                     struct mph__golden *g)
 {
     struct mph_exec_config ec;
     struct mph_exec *e = NULL;
@@ -77,7 +128,14 @@ int mph__golden_run(const struct mph_explore_config *cfg,
     memset(g, 0, sizeof(*g));
     mph_diff_clear(&g->diff);
     g->failed_op = -1;
-    g->ps = mph__page_size(w, cfg->page_size);
+    find_crash_op(w, g);
+    g->ps = cfg->force_page_size ? cfg->force_page_size
+                                 : mph__page_size(w, cfg->page_size);
+    if (r) {
+        faultfs_free(r->img);
+        r->img = NULL;
+        r->armed = false;
+    }
     g->op_end = calloc(w->nops + 1, sizeof(*g->op_end));
     g->op_rc = calloc(w->nops + 1, sizeof(*g->op_rc));
     if (!g->op_end || !g->op_rc) {
@@ -99,6 +157,10 @@ int mph__golden_run(const struct mph_explore_config *cfg,
     ec.vfs = fs ? faultfs_vfs(fs) : NULL;
     ec.path = MPH__PATH;
     ec.page_size = g->ps;
+    if (r) {
+        ec.crash = restart;
+        ec.crash_ctx = r;
+    }
     if (rc == MP_OK) {
         rc = mph_exec_new(w, &ec, g->m, &e);
     }
@@ -106,6 +168,12 @@ int mph__golden_run(const struct mph_explore_config *cfg,
         goto out;
     }
     rc = mph_exec_create(e, &create_rc, &g->diff);
+    if (rc == MP_OK && create_rc == MP_EDEVICE) {
+        /* The format refuses this device, as FORMAT.md allows: exactly
+         * this code, nothing else, makes a cell "refused at create". */
+        g->refused = true;
+        goto out;
+    }
     if (rc == MP_OK && create_rc != MP_OK) {
         mph_diff_set(&g->diff, MPH_RULE_RUN, MPH_ID_UNSET, "create failed: %s",
                      mp_error_name(create_rc));
@@ -118,7 +186,7 @@ int mph__golden_run(const struct mph_explore_config *cfg,
                          "no pager left to run on");
             rc = MP_OK;
         }
-        g->op_end[g->nops] = faultfs_point_count(fs);
+        g->op_end[g->nops] = faultfs_point_count(dev(fs, r));
         if (g->diff.rule != MPH_RULE_NONE) {
             g->failed_op = (long)g->nops;
         }
@@ -135,6 +203,9 @@ out:
 
 static uint64_t op_start(const struct mph__golden *g, size_t i)
 {
+    if (g->crash_op >= 0 && (long)i == g->crash_op) {
+        return 0; /* the restarted disk counts from 0 */
+    }
     return i == 0 ? g->create_end : g->op_end[i - 1];
 }
 
@@ -176,13 +247,13 @@ void mph__expect_at(const struct mph_workload *w, const struct mph__golden *g,
         e->cur = mph_model_state(g->m, (size_t)site->k);
         return;
     }
-    if (site->k < g->create_end) {
+    if (!site->second && site->k < g->create_end) {
         e->op = -1;
         e->cur = mph_model_state(g->m, 0);
         e->flags = MPH_ORACLE_ALLOW_ABSENT;
         return;
     }
-    for (size_t i = 0; i < g->nops; i++) {
+    for (size_t i = site->second ? (size_t)g->crash_op : 0; i < g->nops; i++) {
         if (site->k >= op_start(g, i) && site->k < g->op_end[i]) {
             in_flight(w, g, i, e);
             return;
@@ -267,9 +338,33 @@ static void note_fault(const faultfs *fs, struct mph__site *site)
     }
 }
 
+static int crash_run(const struct mph_explore_config *cfg,
+                     const struct mph_workload *w, const struct mph__golden *g,
+                     struct mph__restart *r, struct mph__site *site,
+                     faultfs **fsp, struct mph_diff *d);
+
 int mph__crash_run(const struct mph_explore_config *cfg,
                    const struct mph_workload *w, const struct mph__golden *g,
                    struct mph__site *site, faultfs **fsp, struct mph_diff *d)
+{
+    return crash_run(cfg, w, g, NULL, site, fsp, d);
+}
+
+int mph__crash_run2(struct mph__restart *r, const struct mph_workload *w2,
+                    const struct mph__golden *g2, struct mph__site *site,
+                    faultfs **fsp, struct mph_diff *d)
+{
+    faultfs_free(r->img);
+    r->img = NULL;
+    r->armed = !site->gap;
+    r->arm = site->k;
+    return crash_run(r->cfg, w2, g2, r, site, fsp, d);
+}
+
+static int crash_run(const struct mph_explore_config *cfg,
+                     const struct mph_workload *w, const struct mph__golden *g,
+                     struct mph__restart *r, struct mph__site *site,
+                     faultfs **fsp, struct mph_diff *d)
 {
     struct mph_exec_config ec;
     struct mph_exec *e = NULL;
@@ -287,7 +382,7 @@ int mph__crash_run(const struct mph_explore_config *cfg,
     }
     if (site->fault) {
         rc = inject(fs, site);
-    } else if (!site->gap) {
+    } else if (!site->gap && !site->second) {
         rc = faultfs_arm_crash(fs, site->k);
     }
     if (rc != MP_OK) {
@@ -297,6 +392,10 @@ int mph__crash_run(const struct mph_explore_config *cfg,
     ec.vfs = faultfs_vfs(fs);
     ec.path = MPH__PATH;
     ec.page_size = g->ps;
+    if (r) {
+        ec.crash = restart;
+        ec.crash_ctx = r;
+    }
     rc = mph_exec_new(w, &ec, NULL, &e);
     if (rc != MP_OK) {
         goto out;
@@ -316,7 +415,7 @@ int mph__crash_run(const struct mph_explore_config *cfg,
                      "run %" PRIu64,
                      faultfs_point_count(fs), g->create_end);
     }
-    while (d->rule == MPH_RULE_NONE && !faultfs_crashed(fs) &&
+    while (d->rule == MPH_RULE_NONE && !faultfs_crashed(dev(fs, r)) &&
            mph_exec_next(e) < stop_after) {
         size_t i = mph_exec_next(e);
         rc = mph_exec_step(e, &op_rc, d);
@@ -324,7 +423,7 @@ int mph__crash_run(const struct mph_explore_config *cfg,
             goto out;
         }
         rc = MP_OK;
-        if (faultfs_crashed(fs)) {
+        if (faultfs_crashed(dev(fs, r))) {
             break;
         }
         if (site->fault && op_rc != g->op_rc[i]) {
@@ -334,11 +433,12 @@ int mph__crash_run(const struct mph_explore_config *cfg,
             break;
         }
         if (op_rc != g->op_rc[i] ||
-            (!site->fault && faultfs_point_count(fs) != g->op_end[i])) {
+            (!site->fault && faultfs_point_count(dev(fs, r)) != g->op_end[i])) {
             mph_diff_set(d, MPH_RULE_DETERMINISM, MPH_ID_UNSET,
                          "rerun of op %zu returned %s after %" PRIu64
                          " crash points; the golden run %s after %" PRIu64,
-                         i, mp_error_name(op_rc), faultfs_point_count(fs),
+                         i, mp_error_name(op_rc),
+                         faultfs_point_count(dev(fs, r)),
                          mp_error_name(g->op_rc[i]), g->op_end[i]);
         }
     }
@@ -348,22 +448,32 @@ int mph__crash_run(const struct mph_explore_config *cfg,
             goto out;
         }
     }
-    if (d->rule == MPH_RULE_NONE && (site->gap || site->fault)) {
+    if (d->rule == MPH_RULE_NONE && site->second && !(r && r->img)) {
+        mph_diff_set(d, MPH_RULE_DETERMINISM, MPH_ID_UNSET,
+                     "the run never reached its crash op");
+    } else if (d->rule == MPH_RULE_NONE && (site->gap || site->fault)) {
         /* Close first: a crash now keeps only what reached the disk. */
         mph_exec_close(e);
-        rc = faultfs_crash_now(fs);
-    } else if (d->rule == MPH_RULE_NONE && !faultfs_crashed(fs)) {
+        rc = faultfs_crash_now(dev(fs, r));
+    } else if (d->rule == MPH_RULE_NONE && !faultfs_crashed(dev(fs, r))) {
         mph_diff_set(d, MPH_RULE_DETERMINISM, MPH_ID_UNSET,
                      "crash point %" PRIu64 " was never reached (%" PRIu64
                      " passed)",
-                     site->k, faultfs_point_count(fs));
+                     site->k, faultfs_point_count(dev(fs, r)));
     }
 out:
     /* The pager unwinds on the dead device; closing it is all that works. */
     mph_exec_free(e);
     if (rc == MP_OK && d->rule == MPH_RULE_NONE &&
         (!site->fault || site->fired)) {
-        *fsp = fs;
+        if (r && r->img) {
+            /* The second crash happened on the restarted disk. */
+            *fsp = r->img;
+            r->img = NULL;
+            faultfs_free(fs);
+        } else {
+            *fsp = fs;
+        }
     } else {
         faultfs_free(fs);
     }
@@ -467,6 +577,16 @@ int mph__write_repro(const struct mph_explore_config *cfg,
     mph__site_name(site, ' ', sname, sizeof(sname));
     rc = setd(r, rc, "repro.site", "%s", sname);
     rc = setd(r, rc, "repro.pattern", "%s", pattern ? pattern : "");
+    if (site->damaged) {
+        rc = setd(r, rc, "repro.damage", "%" PRIu64 " 0x%02x", site->damage_off,
+                  site->damage_mask);
+    }
+    if (site->second) {
+        /* The first crash, which the workload's crash op stands for. */
+        rc = setd(r, rc, "repro.first", "%s", site->first);
+        rc = setd(r, rc, "repro.first_pattern", "%s",
+                  site->first_pattern ? site->first_pattern : "");
+    }
     rc = setd(r, rc, "repro.rule", "%d %s", d->rule, mph_rule_name(d->rule));
     rc = setd(r, rc, "repro.what", "%s", d->what);
     if (rc != MP_OK) {
@@ -480,7 +600,18 @@ int mph__write_repro(const struct mph_explore_config *cfg,
     }
     file_part(name, base, sizeof(base));
     mph__site_name(site, '-', sname, sizeof(sname));
-    snprintf(path, pathlen, "%s/%s-%s.wl", cfg->repro_dir, base, sname);
+    if (site->second) {
+        char first[64];
+        snprintf(first, sizeof(first), "%s", site->first);
+        for (char *c = first; *c; c++) {
+            *c = *c == ' ' ? '-' : *c;
+        }
+        snprintf(path, pathlen, "%s/%s-%s-then-%s.wl", cfg->repro_dir, base,
+                 first, sname);
+    } else {
+        snprintf(path, pathlen, "%s/%s-%s%s.wl", cfg->repro_dir, base, sname,
+                 site->damaged ? "-damaged" : "");
+    }
     f = fopen(path, "w");
     if (!f) {
         mph_workload_free(r);

@@ -201,6 +201,7 @@ void mph_model_expect(const struct mph_model *m, const struct mph_op *op,
         break;
     case MPH_OP_SYNC:
     case MPH_OP_REOPEN:
+    case MPH_OP_CRASH:
     case MPH_OP_ITERATE:
         add(rc, n, MP_OK);
         break;
@@ -389,10 +390,22 @@ static int apply_ok(struct mph_model *m, const struct mph_op *op,
         }
         return MP_OK;
     case MPH_OP_REOPEN:
+    case MPH_OP_CRASH:
         /* A write in progress does not survive close. */
         for (uint64_t s = 0; s < m->nslots; s++) {
             free(m->slots[s].staged);
             m->slots[s].staged = NULL;
+        }
+        /* After a crash only synced bytes are known, and only where no
+         * later write could have reached the disk in part. */
+        for (uint64_t pg = 0; op->kind == MPH_OP_CRASH && pg < m->page_count;
+             pg++) {
+            struct mph_pdata *pd = &m->pdata[pg];
+            bool keep =
+                (pd->flags & MPH_DATA_DURABLE) &&
+                (!(pd->flags & MPH_DATA_VOLATILE) || pd->vbyte == pd->dbyte);
+            pd->vbyte = pd->dbyte;
+            pd->flags = keep ? MPH_DATA_VOLATILE | MPH_DATA_DURABLE : 0;
         }
         return MP_OK;
     case MPH_OP_ITERATE:

@@ -58,7 +58,7 @@ static int compare_regular(const struct mph_state *s, mp_pager *p,
 
 static int compare_protected(const struct mph_model *m,
                              const struct mph_state *s, mp_pager *p,
-                             struct mph_diff *d)
+                             unsigned flags, struct mph_diff *d)
 {
     mp_iter it;
     uint64_t id, k = 0;
@@ -92,7 +92,7 @@ static int compare_protected(const struct mph_model *m,
                      s->prot[k].id & ~MP_ID_KIND_MASK);
         return MP_OK;
     }
-    for (k = 0; k < s->nprot; k++) {
+    for (k = 0; !(flags & MPH_CMP_NO_PROTECTED_BYTES) && k < s->nprot; k++) {
         const unsigned char *want = m->blobs[s->prot[k].blob];
         const unsigned char *got;
         const void *vp;
@@ -166,7 +166,7 @@ int mph_state_compare(const struct mph_model *m, const struct mph_state *s,
     }
     rc = compare_regular(s, p, d);
     if (rc == MP_OK && d->rule == MPH_RULE_NONE) {
-        rc = compare_protected(m, s, p, d);
+        rc = compare_protected(m, s, p, flags, d);
     }
     if (rc != MP_OK || d->rule != MPH_RULE_NONE) {
         return rc;

@@ -331,3 +331,53 @@ out:
     mp_pager_close(p);
     return rc;
 }
+
+int mph_oracle_check_damaged(const struct mph_oracle_config *cfg,
+                             const struct mp_vfs *vfs,
+                             const struct mph_model *m, size_t last,
+                             struct mph_verdict *v)
+{
+    struct mp_options opt;
+    struct mp_recovery_info ri;
+    const struct mph_state *cur = mph_model_state(m, last);
+    struct mph_diff d, newest;
+    mp_pager *p = NULL;
+    int rc = MP_OK;
+
+    memset(v, 0, sizeof(*v));
+    mph_diff_clear(&v->diff);
+    mph_diff_clear(&newest);
+    v->match = MPH_MATCH_NONE;
+    v->check_verdict = -1;
+    options(cfg, vfs, cur->page_count, &opt);
+    v->open_rc = mp_pager_open(cfg->path, cfg->page_size, &opt, &p);
+    if (v->open_rc == MP_ENOMEM) {
+        return MP_ENOMEM;
+    }
+    if (v->open_rc != MP_OK) {
+        return MP_OK; /* a clear error: what rule 1 allows here */
+    }
+    mp_pager_recovery(p, &ri);
+    v->fallback = ri.fallback;
+    v->reason = ri.reason;
+    v->chosen_copy = ri.chosen_copy;
+    mph_diff_clear(&d);
+    for (size_t j = last + 1; j-- > 0;) {
+        rc = mph_state_compare(m, mph_model_state(m, j), p,
+                               MPH_CMP_NO_PROTECTED_BYTES, &d);
+        if (rc != MP_OK || d.rule == MPH_RULE_NONE) {
+            v->match = j == last ? MPH_MATCH_CUR : MPH_MATCH_PREV;
+            goto out;
+        }
+        if (j == last) {
+            newest = d; /* the difference reported: from the newest */
+        }
+    }
+    mph_diff_set(&v->diff, MPH_RULE_ATOMIC, newest.id,
+                 "a damaged file opened as a state it never committed "
+                 "(open should have failed): vs the newest: %s",
+                 newest.what);
+out:
+    mp_pager_close(p);
+    return rc;
+}

@@ -20,6 +20,105 @@ static bool num(const struct mph_workload *w, const char *key, uint64_t *v)
     return end != s;
 }
 
+static bool parse_site(const char *s, struct mph__site *site);
+
+/* A reproducer of a second crash: the workload holds the crash op, the
+ * first crash is in repro.first and repro.first_pattern. */
+static int replay_two(const struct mph_explore_config *cfg,
+                      const struct mph_workload *w2, struct mph__site *site,
+                      const char *image_path, struct mph_verdict *v)
+{
+    const char *first = mph_workload_directive(w2, "repro.first");
+    const char *p1 = mph_workload_directive(w2, "repro.first_pattern");
+    const char *p2 = mph_workload_directive(w2, "repro.pattern");
+    struct mph_oracle_config oc;
+    struct mph__restart r;
+    struct mph__golden g2;
+    struct mph__site s1;
+    struct mph__expect e;
+    faultfs *fs = NULL, *img = NULL;
+    int rc;
+
+    if (!parse_site(first, &s1) || s1.fault || site->fault) {
+        snprintf(v->diff.what, sizeof(v->diff.what),
+                 "bad repro.first '%s' (a point or a gap)", first);
+        return MP_EINVAL;
+    }
+    site->second = true;
+    site->first = first;
+    site->first_pattern = p1;
+    rc = mph__restart_init(cfg, w2, &s1, p1 ? p1 : "", &r, &g2);
+    if (rc != MP_OK) {
+        goto out;
+    }
+    if (g2.diff.rule != MPH_RULE_NONE) {
+        v->diff = g2.diff; /* life after the first crash already fails */
+        goto out;
+    }
+    if (g2.crash_op < 0) {
+        snprintf(v->diff.what, sizeof(v->diff.what),
+                 "a two-crash reproducer needs a crash op");
+        rc = MP_EINVAL;
+        goto out;
+    }
+    if ((site->gap &&
+         (site->k > g2.nops || site->k <= (uint64_t)g2.crash_op)) ||
+        (!site->gap && site->k >= g2.op_end[g2.nops - 1])) {
+        snprintf(v->diff.what, sizeof(v->diff.what),
+                 "the workload has no second-crash site '%s'",
+                 mph_workload_directive(w2, "repro.site"));
+        rc = MP_EINVAL;
+        goto out;
+    }
+    rc = mph__crash_run2(&r, w2, &g2, site, &fs, &v->diff);
+    if (rc != MP_OK || v->diff.rule != MPH_RULE_NONE) {
+        goto out;
+    }
+    rc = faultfs_image_from_pattern(fs, p2 ? p2 : "", &img);
+    if (rc != MP_OK) {
+        snprintf(v->diff.what, sizeof(v->diff.what),
+                 "the tear pattern does not fit this crash: %s",
+                 mp_error_name(rc));
+        goto out;
+    }
+    if (image_path) {
+        rc = faultfs_write_file(img, MPH__PATH, image_path);
+        if (rc != MP_OK && rc != MP_ENOENT) {
+            goto out;
+        }
+        rc = MP_OK;
+    }
+    mph__expect_at(w2, &g2, site, &e);
+    memset(&oc, 0, sizeof(oc));
+    oc.path = MPH__PATH;
+    oc.page_size = g2.ps;
+    rc = mph_oracle_check(&oc, faultfs_vfs(img), g2.m, e.prev, e.cur,
+                          e.flags | MPH_ORACLE_CHECKER | MPH_ORACLE_LIFE, v);
+out:
+    faultfs_free(img);
+    faultfs_free(fs);
+    mph__restart_free(&r);
+    mph__golden_free(&g2);
+    return rc;
+}
+
+/* "point 17", "gap 3" or "fault 12 part" into a site. */
+static bool parse_site(const char *s, struct mph__site *site)
+{
+    char word[16];
+    memset(site, 0, sizeof(*site));
+    if (s && sscanf(s, "fault %" SCNu64 " %15s", &site->k, word) == 2) {
+        site->fault = true;
+        site->persist = mph__persist_parse(word);
+        return site->persist >= 0;
+    }
+    if (s && sscanf(s, "gap %" SCNu64, &site->k) == 1) {
+        site->gap = true;
+        return true;
+    }
+    return s && sscanf(s, "point %" SCNu64, &site->k) == 1;
+}
+
 int mph_explore_replay(const struct mph_workload *repro, const char *image_path,
                        struct mph_verdict *v)
 {
@@ -68,6 +167,9 @@ int mph_explore_replay(const struct mph_workload *repro, const char *image_path,
     if (num(repro, "repro.garbage", &x)) {
         cfg.garbage = x != 0;
     }
+    if (mph_workload_directive(repro, "repro.first")) {
+        return replay_two(&cfg, repro, &site, image_path, v);
+    }
     rc = mph__golden_run(&cfg, repro, &g);
     if (rc != MP_OK) {
         goto out;
@@ -111,6 +213,31 @@ int mph_explore_replay(const struct mph_workload *repro, const char *image_path,
     memset(&oc, 0, sizeof(oc));
     oc.path = MPH__PATH;
     oc.page_size = g.ps;
+    if (mph_workload_directive(repro, "repro.damage")) {
+        /* A bit flipped in the clean image: damage beyond the model. */
+        uint64_t off;
+        unsigned mask;
+        unsigned char b;
+        if (!site.gap ||
+            sscanf(mph_workload_directive(repro, "repro.damage"),
+                   "%" SCNu64 " %x", &off, &mask) != 2 ||
+            mask == 0 || mask > 0xff) {
+            snprintf(v->diff.what, sizeof(v->diff.what),
+                     "bad repro.damage (a gap site, 'OFFSET XORMASK')");
+            rc = MP_EINVAL;
+            goto out;
+        }
+        rc = faultfs_file_read(img, MPH__PATH, false, off, &b, 1);
+        if (rc == MP_OK) {
+            b ^= (unsigned char)mask;
+            rc = faultfs_file_write(img, MPH__PATH, off, &b, 1);
+        }
+        if (rc == MP_OK) {
+            rc = mph_oracle_check_damaged(&oc, faultfs_vfs(img), g.m,
+                                          (size_t)site.k, v);
+        }
+        goto out;
+    }
     rc = mph_oracle_check(&oc, faultfs_vfs(img), g.m, e.prev, e.cur,
                           e.flags | MPH_ORACLE_CHECKER | MPH_ORACLE_LIFE, v);
 out:

@@ -3,6 +3,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "explorer.h"
 
@@ -16,13 +17,57 @@ static double rate(const struct mph_explore_stats *s)
     return s->seconds > 0 ? (double)s->states / s->seconds : 0.0;
 }
 
+/* Workloads that ran in full or as a time-share sample, of those given
+ * that apply (not refused, not for another page size). */
+static uint64_t ran(const struct mph_explore_stats *s)
+{
+    return s->workloads - s->workloads_refused;
+}
+
+static uint64_t applicable(const struct mph_explore_stats *s)
+{
+    return s->workloads_total - s->workloads_na - s->workloads_refused;
+}
+
+bool mph__all_ran(const struct mph_explore_stats *s)
+{
+    return ran(s) >= applicable(s);
+}
+
+bool mph_explorer_all_ran(const struct mph_explorer *x)
+{
+    return mph__all_ran(&x->st);
+}
+
 void mph_explorer_summary(const struct mph_explorer *x, FILE *f)
 {
     const struct mph_explore_stats *s = &x->st;
     fprintf(f, "mp-explore summary (shard %u/%u, seed %" PRIu64 ")\n",
             x->cfg.shard, x->cfg.nshards, x->cfg.seed);
-    fprintf(f, "  workloads        %" PRIu64 " (%" PRIu64 " ops)\n",
-            s->workloads, s->ops);
+    for (size_t i = 0; i < x->ncells; i++) {
+        const struct mph_cell_result *c = &x->cells[i];
+        const struct mph_explore_stats *cs = &c->st;
+        fprintf(
+            f,
+            "  cell %-16s workloads %" PRIu64 "/%" PRIu64
+            " run, states %" PRIu64 " (%" PRIu64
+            " after a second crash), violations %" PRIu64 ", fallback %" PRIu64
+            ", protected old/new %" PRIu64 "/%" PRIu64 ", %.1f s, %s\n",
+            c->name, ran(cs), applicable(cs), cs->states, cs->states2,
+            cs->violations, cs->fallback, cs->protected_old, cs->protected_new,
+            cs->seconds,
+            strcmp(c->status, "refused") == 0 ? "refused at create (MP_EDEVICE)"
+                                              : c->status);
+    }
+    fprintf(f,
+            "  workloads        %" PRIu64 "/%" PRIu64 " run (%" PRIu64
+            " ops; %" PRIu64 " sampled under their time share, %" PRIu64
+            " not for the page size, %" PRIu64 " refused at create)%s\n",
+            ran(s), applicable(s), s->ops, s->workloads_cut, s->workloads_na,
+            s->workloads_refused,
+            mph__all_ran(s) ? "" : "  NOT ALL WORKLOADS RAN");
+    fprintf(f, "  sites explored   %" PRIu64 " of %" PRIu64 " in this shard\n",
+            s->sites_done, s->sites_total);
     fprintf(f,
             "  crash sites      %" PRIu64 " crash points + %" PRIu64
             " gaps between ops + %" PRIu64 " injected I/O errors\n"
@@ -47,9 +92,19 @@ void mph_explorer_summary(const struct mph_explorer *x, FILE *f)
             " new (commits in flight)\n",
             s->protected_old, s->protected_new);
     fprintf(f,
-            "  costly rules     checker %" PRIu64 " runs, life %" PRIu64
-            " runs\n",
-            s->checker_runs, s->life_runs);
+            "  second crash     %" PRIu64
+            " recovered states continued, %" PRIu64 " sites, %" PRIu64
+            " states, %" PRIu64 " violations\n",
+            s->continuations, s->sites2, s->states2, s->violations2);
+    fprintf(f,
+            "  damaged          %" PRIu64 " clean images with a bit flipped "
+            "(beyond the crash model: open fails or a committed state)\n",
+            s->damaged);
+    fprintf(f,
+            "  rules checked    1 open, 2 atomicity, 3 protected, 5 fallback: "
+            "every state (%" PRIu64 "); 4 checker: %" PRIu64
+            " states; 6 life: %" PRIu64 " states\n",
+            s->states, s->checker_runs, s->life_runs);
     fprintf(f, "  violations       %" PRIu64, s->violations);
     for (int r = 1; r < MPH_RULE__COUNT; r++) {
         if (s->by_rule[r]) {
@@ -60,6 +115,13 @@ void mph_explorer_summary(const struct mph_explorer *x, FILE *f)
     fprintf(f, "\n  stopped          %s\n", s->stopped);
     for (size_t i = 0; i < x->nviol; i++) {
         const struct mph_violation *v = &x->viol[i];
+        if (v->cell[0]) {
+            fprintf(f, "[cell %s] ", v->cell);
+        }
+        if (v->second) {
+            fprintf(f, "[after crash at %s, pattern '%s', recovery] ", v->first,
+                    v->first_pattern);
+        }
         fprintf(f,
                 "VIOLATION %s: %s %" PRIu64 "%s%s, op %ld (line %u): rule %d "
                 "(%s): %s\n",
@@ -133,15 +195,73 @@ int mph_explorer_json(const struct mph_explorer *x, FILE *f)
             s->protected_new, s->rolled_back, s->held, s->absent,
             s->checker_runs, s->life_runs);
     jstr(f, s->stopped);
-    fprintf(f, ",\"per_workload\":[");
+    fprintf(f,
+            ",\"workloads_total\":%" PRIu64 ",\"workloads_run\":%" PRIu64
+            ",\"workloads_applicable\":%" PRIu64 ",\"workloads_na\":%" PRIu64
+            ",\"workloads_refused\":%" PRIu64 ",\"workloads_cut\":%" PRIu64
+            ",\"all_ran\":%s,\"sites_total\":%" PRIu64
+            ",\"sites_done\":%" PRIu64 ",\"continuations\":%" PRIu64
+            ",\"sites2\":%" PRIu64 ",\"states2\":%" PRIu64
+            ",\"violations2\":%" PRIu64 ",\"crash2_every\":%u"
+            ",\"damaged\":%" PRIu64,
+            s->workloads_total, ran(s), applicable(s), s->workloads_na,
+            s->workloads_refused, s->workloads_cut,
+            mph__all_ran(s) ? "true" : "false", s->sites_total, s->sites_done,
+            s->continuations, s->sites2, s->states2, s->violations2,
+            x->cfg.crash2_every, s->damaged);
+    fprintf(f,
+            ",\"rules_checked\":{\"open\":%" PRIu64 ",\"atomicity\":%" PRIu64
+            ",\"protected\":%" PRIu64 ",\"structure\":%" PRIu64
+            ",\"fallback\":%" PRIu64 ",\"life-goes-on\":%" PRIu64 "}",
+            s->states, s->states, s->states, s->checker_runs, s->states,
+            s->life_runs);
+    fprintf(f, ",\"cells\":[");
+    for (size_t i = 0; i < x->ncells; i++) {
+        const struct mph_cell_result *c = &x->cells[i];
+        const struct mph_explore_stats *cs = &c->st;
+        fprintf(f, "%s{\"cell\":", i ? "," : "");
+        jstr(f, c->name);
+        fprintf(f,
+                ",\"page_size\":%zu,\"sector\":%u,\"fs_page\":%u,"
+                "\"garbage\":%s,\"status\":",
+                c->cell.page_size, (unsigned)c->cell.sector,
+                (unsigned)c->cell.fs_page, c->cell.garbage ? "true" : "false");
+        jstr(f, c->status);
+        fprintf(
+            f,
+            ",\"workloads_run\":%" PRIu64 ",\"workloads_applicable\":%" PRIu64
+            ",\"workloads_refused\":%" PRIu64 ",\"workloads_cut\":%" PRIu64
+            ",\"states\":%" PRIu64 ",\"states2\":%" PRIu64
+            ",\"violations\":%" PRIu64 ",\"violations2\":%" PRIu64
+            ",\"fallback\":%" PRIu64 ",\"protected_old\":%" PRIu64
+            ",\"protected_new\":%" PRIu64 ",\"checker_runs\":%" PRIu64
+            ",\"life_runs\":%" PRIu64 ",\"seconds\":%.3f"
+            ",\"violations_by_rule\":{",
+            ran(cs), applicable(cs), cs->workloads_refused, cs->workloads_cut,
+            cs->states, cs->states2, cs->violations, cs->violations2,
+            cs->fallback, cs->protected_old, cs->protected_new,
+            cs->checker_runs, cs->life_runs, cs->seconds);
+        for (int r = 1; r < MPH_RULE__COUNT; r++) {
+            fprintf(f, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", mph_rule_name(r),
+                    cs->by_rule[r]);
+        }
+        fputs("}}", f);
+    }
+    fprintf(f, "],\"per_workload\":[");
     for (size_t i = 0; i < x->nwls; i++) {
         const struct mph__wl *w = &x->wls[i];
         fprintf(f, "%s{\"name\":", i ? "," : "");
         jstr(f, w->name);
+        fprintf(f, ",\"cell\":");
+        jstr(f, w->cell);
+        fprintf(f, ",\"status\":");
+        jstr(f, w->status ? w->status : "stopped");
         fprintf(f,
                 ",\"ops\":%zu,\"crash_points\":%" PRIu64 ",\"states\":%" PRIu64
-                ",\"violations\":%" PRIu64 "}",
-                w->ops, w->points, w->states, w->violations);
+                ",\"violations\":%" PRIu64 ",\"sites\":%" PRIu64
+                ",\"sites_done\":%" PRIu64 "}",
+                w->ops, w->points, w->states, w->violations, w->sites,
+                w->sites_done);
     }
     fprintf(f, "],\"violation_list\":[");
     for (size_t i = 0; i < x->nviol; i++) {
@@ -164,6 +284,12 @@ int mph_explorer_json(const struct mph_explorer *x, FILE *f)
         jstr(f, v->pattern);
         fprintf(f, ",\"reproducer\":");
         jstr(f, v->repro);
+        fprintf(f, ",\"cell\":");
+        jstr(f, v->cell);
+        fprintf(f, ",\"second\":%s,\"first\":", v->second ? "true" : "false");
+        jstr(f, v->first);
+        fprintf(f, ",\"first_pattern\":");
+        jstr(f, v->first_pattern);
         fputc('}', f);
     }
     fprintf(f, "]}\n");

@@ -1,7 +1,9 @@
 /*
  * test_crash_explore.c - the explorer over the real core: a clean sweep, what
- * it counts, shards that partition the work, budgets, reports and replays.
- * (That it catches broken protocols is the "mutants" test.)
+ * it counts, shards that partition the work, budgets, reports and replays,
+ * the device matrix (cells, their counters, time shares, page sizes), second
+ * crashes and damaged images. (That it catches broken protocols is the
+ * "mutants" test.)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -35,11 +37,14 @@ static struct mph_workload *workload(void)
     return w;
 }
 
+/* One crash per state, no damage: the single-crash counters are exact. */
 static void config(struct mph_explore_config *c)
 {
     mph_explore_config_init(c);
     c->garbage = true;
     c->max_images = 64;
+    c->crash2_every = 0;
+    c->damage = 0;
 }
 
 static struct mph_explore_stats explore(const struct mph_explore_config *c)
@@ -179,6 +184,279 @@ static void a_reproducer_replays_its_site(void **state)
     mph_workload_free(w);
 }
 
+static void the_matrix_spec_parses_and_names_cells(void **state)
+{
+    struct mph_cell cells[MPH_MAX_CELLS];
+    char name[80];
+    size_t n;
+    (void)state;
+    /* 1k: 512,1k,4k under 4k + 512,1k under 1k; 4k: 512,1k,4k; 64k:
+     * 512,1k,4k under 4k + 512,1k,4k,64k under 64k. */
+    assert_int_equal(mph_cells_parse("full", cells, &n), MP_OK);
+    assert_int_equal(n, 15);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(cells[i].garbage);
+        assert_true(cells[i].sector <= cells[i].fs_page);
+    }
+    mph_cell_name(&cells[0], name, sizeof(name));
+    assert_string_equal(name, "1k/512/4k");
+    assert_int_equal(
+        mph_cells_parse("64k/p/p,1k/512/1k/nogarbage,64k/65536/64k", cells, &n),
+        MP_OK);
+    assert_int_equal(n, 2); /* "p" is the page size: a duplicate, once */
+    assert_int_equal(cells[0].page_size, 65536);
+    assert_int_equal(cells[0].sector, 65536);
+    assert_false(cells[1].garbage);
+    mph_cell_name(&cells[1], name, sizeof(name));
+    assert_string_equal(name, "1k/512/1k/nogarbage");
+    assert_int_equal(mph_cells_parse("1k/4k/1k", cells, &n), MP_EINVAL);
+    assert_int_equal(mph_cells_parse("512/512/4k", cells, &n), MP_EINVAL);
+    assert_int_equal(mph_cells_parse("3k/512/4k", cells, &n), MP_EINVAL);
+    assert_int_equal(mph_cells_parse("1k/512", cells, &n), MP_EINVAL);
+    assert_int_equal(mph_cells_parse("1k/512/4k/junk", cells, &n), MP_EINVAL);
+    assert_int_equal(mph_cells_parse("", cells, &n), MP_EINVAL);
+}
+
+static void cell_counters_add_up_to_the_totals(void **state)
+{
+    struct mph_explore_config c;
+    struct mph_workload *w = workload();
+    struct mph_explorer *x;
+    struct mph_cell cells[2];
+    const struct mph_cell_result *r;
+    const struct mph_explore_stats *t;
+    uint64_t states = 0, viol = 0, fallback = 0, old = 0, new_ = 0;
+    size_t n, nc;
+    (void)state;
+    config(&c);
+    c.damage = 4;
+    c.max_images = 16;
+    c.faults = false;
+    assert_int_equal(mph_cells_parse("1k/512/4k,4k/512/4k", cells, &nc), MP_OK);
+    assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
+    for (size_t i = 0; i < nc; i++) {
+        mph_explorer_begin_cell(x, &cells[i], 0);
+        assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    }
+    mph_explorer_end_cell(x);
+    r = mph_explorer_cells(x, &n);
+    t = mph_explorer_stats(x);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(r[i].status, "complete");
+        assert_int_equal(r[i].st.workloads, 1);
+        assert_true(r[i].st.states > 0 && r[i].st.damaged > 0);
+        states += r[i].st.states;
+        viol += r[i].st.violations;
+        fallback += r[i].st.fallback;
+        old += r[i].st.protected_old;
+        new_ += r[i].st.protected_new;
+    }
+    assert_string_equal(r[1].name, "4k/512/4k");
+    assert_int_equal(states, t->states);
+    assert_int_equal(viol, t->violations);
+    assert_int_equal(t->violations, 0);
+    assert_int_equal(fallback, t->fallback);
+    assert_int_equal(old, t->protected_old);
+    assert_int_equal(new_, t->protected_new);
+    /* The cells ran at their own page sizes. */
+    assert_true(r[0].st.states != r[1].st.states ||
+                r[0].st.fallback != r[1].st.fallback);
+    assert_true(mph_explorer_all_ran(x));
+    mph_explorer_free(x);
+    mph_workload_free(w);
+}
+
+static void a_page_sizes_directive_leaves_a_workload_out(void **state)
+{
+    struct mph_explore_config c;
+    struct mph_workload *w = workload();
+    struct mph_explorer *x;
+    struct mph_cell cell;
+    size_t n;
+    (void)state;
+    config(&c);
+    assert_int_equal(mph_workload_set_directive(w, "page_sizes", "1024 2k"),
+                     MP_OK);
+    assert_int_equal(mph_cells_parse("4k/512/4k", &cell, &n), MP_OK);
+    assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
+    mph_explorer_begin_cell(x, &cell, 0);
+    assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    assert_int_equal(mph_cells_parse("2k/512/4k", &cell, &n), MP_OK);
+    mph_explorer_begin_cell(x, &cell, 0);
+    assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    mph_explorer_end_cell(x);
+    assert_int_equal(mph_explorer_stats(x)->workloads_total, 2);
+    assert_int_equal(mph_explorer_stats(x)->workloads_na, 1);
+    assert_int_equal(mph_explorer_stats(x)->workloads, 1);
+    assert_true(mph_explorer_all_ran(x));
+    mph_explorer_free(x);
+    mph_workload_free(w);
+}
+
+static void a_spent_share_still_samples_every_workload(void **state)
+{
+    struct mph_explore_config c;
+    struct mph_workload *w = workload();
+    struct mph_explorer *x;
+    const struct mph_explore_stats *s;
+    (void)state;
+    config(&c);
+    assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
+    for (int i = 0; i < 3; i++) {
+        mph_explorer_share(x, 1e-9); /* spent before it starts */
+        assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    }
+    s = mph_explorer_stats(x);
+    assert_int_equal(s->workloads, 3);
+    assert_int_equal(s->workloads_cut, 3);
+    assert_true(s->sites_done >= 3 && s->sites_done < s->sites_total);
+    assert_true(s->states >= 3);
+    assert_true(mph_explorer_all_ran(x));
+    mph_explorer_free(x);
+    mph_workload_free(w);
+}
+
+static void second_crashes_continue_recovered_states(void **state)
+{
+    struct mph_explore_config c;
+    struct mph_explore_stats s;
+    struct mph_workload *w = workload();
+    struct mph_explorer *x;
+    const struct mph_violation *v;
+    size_t nv;
+    (void)state;
+    config(&c);
+    c.crash2_every = 16;
+    c.crash2_sites = 2;
+    c.faults = false;
+    c.gaps = false;
+    c.max_images = 32;
+    c.repro_dir = NULL;
+    assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
+    assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    s = *mph_explorer_stats(x);
+    assert_true(s.continuations > 0);
+    assert_true(s.continuations >= s.fallback_torn / 64); /* every fallback */
+    assert_true(s.sites2 > 0 && s.sites2 <= 2 * s.continuations);
+    assert_true(s.states2 > 0 && s.states2 < s.states);
+    assert_true(s.violations2 <= s.violations);
+    v = mph_explorer_violations(x, &nv);
+    for (size_t i = 0; i < nv; i++) {
+        if (v[i].second) {
+            assert_true(v[i].first[0] != 0);
+        }
+    }
+    mph_explorer_free(x);
+    mph_workload_free(w);
+}
+
+static void a_two_crash_reproducer_replays_both_crashes(void **state)
+{
+    static const char *const two = "#! page_size 1024\n"
+                                   "#! repro.garbage 1\n"
+                                   "#! repro.first gap 2\n"
+                                   "#! repro.first_pattern \n"
+                                   "#! repro.site gap 4\n"
+                                   "#! repro.pattern \n"
+                                   "alloc\n"
+                                   "palloc\n"
+                                   "crash\n"
+                                   "pwrite $2 0x41\n"
+                                   "alloc\n";
+    struct mph_workload *w;
+    struct mph_verdict v;
+    char err[256];
+    (void)state;
+    assert_int_equal(
+        mph_workload_parse(two, strlen(two), "two", &w, err, sizeof(err)),
+        MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_OK);
+    assert_int_equal(v.diff.rule, MPH_RULE_NONE);
+    assert_int_equal(v.open_rc, MP_OK);
+    assert_int_equal(v.match, MPH_MATCH_CUR);
+    /* A crash point during the op after the restart. */
+    assert_int_equal(mph_workload_set_directive(w, "repro.site", "point 4"),
+                     MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_OK);
+    assert_int_equal(v.diff.rule, MPH_RULE_NONE);
+    /* The second site must come after the crash op. */
+    assert_int_equal(mph_workload_set_directive(w, "repro.site", "gap 1"),
+                     MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_EINVAL);
+    mph_workload_free(w);
+}
+
+static void a_damaged_reproducer_replays(void **state)
+{
+    struct mph_workload *w = workload();
+    struct mph_verdict v;
+    (void)state;
+    assert_int_equal(mph_workload_set_directive(w, "repro.site", "gap 6"),
+                     MP_OK);
+    assert_int_equal(mph_workload_set_directive(w, "repro.pattern", ""), MP_OK);
+    /* The real core checks what it reads: a changed metadata byte makes
+     * open fail or fall back to a state the file committed. */
+    for (unsigned off = 1024; off < 1024 + 96; off += 8) {
+        char d[32];
+        snprintf(d, sizeof(d), "%u 0x03", off);
+        assert_int_equal(mph_workload_set_directive(w, "repro.damage", d),
+                         MP_OK);
+        assert_int_equal(mph_explore_replay(w, NULL, &v), MP_OK);
+        assert_int_equal(v.diff.rule, MPH_RULE_NONE);
+    }
+    assert_int_equal(mph_workload_set_directive(w, "repro.damage", "1024 0"),
+                     MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_EINVAL);
+    mph_workload_free(w);
+}
+
+/* Sites over a two-cell matrix, in shard `shard` of `n`. */
+static uint64_t matrix_sites(unsigned shard, unsigned n)
+{
+    struct mph_explore_config c;
+    struct mph_workload *w = workload();
+    struct mph_explorer *x;
+    struct mph_cell cells[2];
+    const struct mph_explore_stats *s;
+    uint64_t sites;
+    size_t nc;
+    config(&c);
+    c.life = MPH_EVERY_OFF;
+    c.checker = MPH_EVERY_OFF;
+    c.max_images = 4; /* sites are what is counted here */
+    c.faults = false;
+    c.shard = shard;
+    c.nshards = n;
+    assert_int_equal(mph_cells_parse("1k/512/4k,4k/512/4k", cells, &nc), MP_OK);
+    assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
+    for (size_t i = 0; i < nc; i++) {
+        mph_explorer_begin_cell(x, &cells[i], 0);
+        assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    }
+    mph_explorer_end_cell(x);
+    s = mph_explorer_stats(x);
+    sites = s->crash_points + s->gaps;
+    assert_int_equal(s->fault_sites, 0);
+    assert_int_equal(sites, s->sites_done);
+    assert_int_equal(s->sites_done, s->sites_total);
+    mph_explorer_free(x);
+    mph_workload_free(w);
+    return sites;
+}
+
+static void shards_partition_the_whole_matrix(void **state)
+{
+    uint64_t all = matrix_sites(0, 1), sum = 0;
+    (void)state;
+    for (unsigned i = 0; i < 3; i++) {
+        uint64_t part = matrix_sites(i, 3);
+        assert_true(part > 0 && part < all);
+        sum += part;
+    }
+    assert_int_equal(sum, all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +465,14 @@ int main(void)
         cmocka_unit_test(a_budget_stops_the_sweep),
         cmocka_unit_test(the_json_report_has_the_numbers),
         cmocka_unit_test(a_reproducer_replays_its_site),
+        cmocka_unit_test(the_matrix_spec_parses_and_names_cells),
+        cmocka_unit_test(cell_counters_add_up_to_the_totals),
+        cmocka_unit_test(shards_partition_the_whole_matrix),
+        cmocka_unit_test(a_page_sizes_directive_leaves_a_workload_out),
+        cmocka_unit_test(a_spent_share_still_samples_every_workload),
+        cmocka_unit_test(second_crashes_continue_recovered_states),
+        cmocka_unit_test(a_two_crash_reproducer_replays_both_crashes),
+        cmocka_unit_test(a_damaged_reproducer_replays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

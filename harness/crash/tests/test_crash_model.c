@@ -200,6 +200,39 @@ static void synced_bytes_become_durable(void **state)
     assert_int_equal(s->data[0].vbyte, 0x44);
 }
 
+static void a_crash_forgets_what_was_not_synced(void **state)
+{
+    struct fx *f = *state;
+    const struct mph_op *op = op_of(f, "alloc_bulk 2\n");
+    uint64_t two[2] = { 5, 6 };
+    const struct mph_state *s;
+
+    assert_int_equal(apply(f, op, NULL, MP_OK, two, 8), MPH_RULE_NONE);
+    op = op_of(f, "write 5 0x33\n");
+    assert_int_equal(apply(f, op, &two[0], MP_OK, NULL, 8), MPH_RULE_NONE);
+    op = op_of(f, "sync\n");
+    assert_int_equal(apply(f, op, NULL, MP_OK, NULL, 8), MPH_RULE_NONE);
+    op = op_of(f, "write 6 0x44\n");
+    assert_int_equal(apply(f, op, &two[1], MP_OK, NULL, 8), MPH_RULE_NONE);
+    op = op_of(f, "crash\n");
+    assert_int_equal(op->kind, MPH_OP_CRASH);
+    assert_int_equal(apply(f, op, NULL, MP_OK, NULL, 8), MPH_RULE_NONE);
+    assert_int_equal(mph_model_snapshot(f->m), MP_OK);
+    s = mph_model_state(f->m, 1);
+    assert_int_equal(s->nreg, 2);  /* allocation survives: it was committed */
+    assert_int_equal(s->ndata, 1); /* page 6 was never synced */
+    assert_int_equal(s->data[0].page, 5);
+    assert_int_equal(s->data[0].flags, MPH_DATA_VOLATILE | MPH_DATA_DURABLE);
+    assert_int_equal(s->data[0].vbyte, 0x33);
+    /* A write after the sync may have reached the disk in part. */
+    op = op_of(f, "write 5 0x55\n");
+    assert_int_equal(apply(f, op, &two[0], MP_OK, NULL, 8), MPH_RULE_NONE);
+    op = op_of(f, "crash\n");
+    assert_int_equal(apply(f, op, NULL, MP_OK, NULL, 8), MPH_RULE_NONE);
+    assert_int_equal(mph_model_snapshot(f->m), MP_OK);
+    assert_int_equal(mph_model_state(f->m, 2)->ndata, 0);
+}
+
 static void page_count_may_only_grow_in_commits(void **state)
 {
     struct fx *f = *state;
@@ -260,6 +293,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(synced_bytes_become_durable, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_crash_forgets_what_was_not_synced,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(page_count_may_only_grow_in_commits,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(sub_pages_take_and_return_parents,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mph/explore.h"
@@ -21,34 +22,52 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: mp-explore [options] WORKLOAD|DIR...\n"
-          "       mp-explore --replay REPRODUCER [--write-image FILE]\n"
-          "options:\n"
-          "  --seed N          faultfs and sampling seed (1)\n"
-          "  --gen N           also explore N generated workloads\n"
-          "  --gen-ops N       ops per generated workload (40)\n"
-          "  --gen-mix MIX     mix of generated workloads (see mph-gen)\n"
-          "  --page-size N     for workloads without a page_size directive "
-          "(1024)\n"
-          "  --fs-page N       faultfs write-back unit (4096)\n"
-          "  --sector N        atomic sector (512)\n"
-          "  --garbage         torn sectors may hold garbage\n"
-          "  --max-images N    images per site before sampling (512)\n"
-          "  --budget N        stop after N states\n"
-          "  --time SECONDS    stop after this long\n"
-          "  --max-violations N  stop after N violations\n"
-          "  --shard I/N       explore only shard I of N\n"
-          "  --checker all|class|off   rule 4 (all)\n"
-          "  --life all|class|off      rule 6 (class)\n"
-          "  --no-gaps         no crashes between operations\n"
-          "  --no-faults       no injected I/O errors\n"
-          "  --repro-dir DIR   where reproducers go (mp-explore-repro)\n"
-          "  --write-image     also write each violation's crash image\n"
-          "  --json FILE       JSON report ('-' for stdout)\n"
-          "  --progress        progress line on stderr (default: on a tty)\n"
-          "  --quiet           no summary\n"
-          "  --expect-violation  succeed only if a violation is found\n",
-          f);
+    fputs(
+        "usage: mp-explore [options] WORKLOAD|DIR...\n"
+        "       mp-explore --replay REPRODUCER [--write-image FILE]\n"
+        "options:\n"
+        "  --seed N          faultfs and sampling seed (1)\n"
+        "  --gen N           also explore N generated workloads\n"
+        "  --gen-ops N       ops per generated workload (40)\n"
+        "  --gen-mix MIX     mix of generated workloads (see mph-gen)\n"
+        "  --page-size N     for workloads without a page_size directive "
+        "(1024)\n"
+        "  --fs-page N       faultfs write-back unit (4096)\n"
+        "  --sector N        atomic sector (512)\n"
+        "  --garbage         torn sectors may hold garbage\n"
+        "  --matrix CELLS    run every workload in each device cell, at the\n"
+        "                    cell's page size: 'full' (pages 1k,4k,64k x\n"
+        "                    sectors 512,1k,4k,page x write-back 4k,page,\n"
+        "                    garbage on) or PAGE/SECTOR/WRITEBACK[,...]\n"
+        "                    e.g. 1k/512/4k,64k/p/p ('p': the page size;\n"
+        "                    '/nogarbage' appended: garbage off); with\n"
+        "                    --time each cell gets an equal share of it\n"
+        "  --crash2-every N  continue every fallback state and 1 in N others\n"
+        "                    into a second crash (64; 0: no second crashes)\n"
+        "  --crash2-sites N  second-crash sites per continuation (8; 0: all)\n"
+        "  --crash2-ops N    workload ops after the recovery (2), then a\n"
+        "                    protected commit\n"
+        "  --damage N        per gap, N clean images with one bit flipped\n"
+        "                    in their first pages: open must fail or give a\n"
+        "                    state the file committed (32; 0: off)\n"
+        "  --max-images N    images per site before sampling (512)\n"
+        "  --budget N        stop after N states\n"
+        "  --time SECONDS    stop after about this long: each cell and each\n"
+        "                    listed workload gets its share (its sites are\n"
+        "                    then sampled); generated ones use what is left\n"
+        "  --max-violations N  stop after N violations\n"
+        "  --shard I/N       explore only shard I of N\n"
+        "  --checker all|class|off   rule 4 (all)\n"
+        "  --life all|class|off      rule 6 (class)\n"
+        "  --no-gaps         no crashes between operations\n"
+        "  --no-faults       no injected I/O errors\n"
+        "  --repro-dir DIR   where reproducers go (mp-explore-repro)\n"
+        "  --write-image     also write each violation's crash image\n"
+        "  --json FILE       JSON report ('-' for stdout)\n"
+        "  --progress        progress line on stderr (default: on a tty)\n"
+        "  --quiet           no summary\n"
+        "  --expect-violation  succeed only if a violation is found\n",
+        f);
 }
 
 static int every(const char *s, int *out)
@@ -70,6 +89,64 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The list of workload files to explore, in order. */
+struct paths {
+    char **v;
+    size_t n, cap;
+};
+
+static int add_path(struct paths *ps, const char *dir, const char *name)
+{
+    char *p;
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 16;
+        char **nv = realloc(ps->v, cap * sizeof(*nv));
+        if (!nv) {
+            return 2;
+        }
+        ps->v = nv;
+        ps->cap = cap;
+    }
+    p = malloc((dir ? strlen(dir) + 1 : 0) + strlen(name) + 1);
+    if (!p) {
+        return 2;
+    }
+    if (dir) {
+        sprintf(p, "%s/%s", dir, name);
+    } else {
+        strcpy(p, name);
+    }
+    ps->v[ps->n++] = p;
+    return 0;
+}
+
+/* Every *.wl file of a directory, in name order (not recursive). */
+static int add_dir(struct paths *ps, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t first = ps->n;
+    if (!d) {
+        perror(dir);
+        return 2;
+    }
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 4 || strcmp(de->d_name + len - 3, ".wl") != 0) {
+            continue;
+        }
+        if (add_path(ps, dir, de->d_name) != 0) {
+            closedir(d);
+            return 2;
+        }
+    }
+    closedir(d);
+    if (ps->n > first) {
+        qsort(ps->v + first, ps->n - first, sizeof(*ps->v), cmp_str);
+    }
+    return 0;
+}
+
 static int run_file(struct mph_explorer *x, const char *path)
 {
     struct mph_workload *w;
@@ -88,50 +165,11 @@ static int run_file(struct mph_explorer *x, const char *path)
     return 0;
 }
 
-/* Every *.wl file of a directory, in name order (not recursive). */
-static int run_dir(struct mph_explorer *x, const char *dir)
+static double now(void)
 {
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    int worst = 0;
-    if (!d) {
-        perror(dir);
-        return 2;
-    }
-    while ((de = readdir(d))) {
-        size_t len = strlen(de->d_name);
-        char *p;
-        if (len < 4 || strcmp(de->d_name + len - 3, ".wl") != 0) {
-            continue;
-        }
-        if (n == cap) {
-            char **nn = realloc(names, (cap ? cap * 2 : 16) * sizeof(*nn));
-            if (!nn) {
-                break;
-            }
-            names = nn;
-            cap = cap ? cap * 2 : 16;
-        }
-        p = malloc(strlen(dir) + len + 2);
-        if (!p) {
-            break;
-        }
-        sprintf(p, "%s/%s", dir, de->d_name);
-        names[n++] = p;
-    }
-    closedir(d);
-    if (n) {
-        qsort(names, n, sizeof(*names), cmp_str);
-    }
-    for (size_t i = 0; i < n; i++) {
-        int r = run_file(x, names[i]);
-        worst = r > worst ? r : worst;
-        free(names[i]);
-    }
-    free(names);
-    return worst;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static int replay(const char *path, const char *image)
@@ -179,6 +217,11 @@ int main(int argc, char **argv)
     int quiet = 0, expect = 0, worst = 0, want_progress = -1, rc;
     int nwork = 0;
     char **work = calloc((size_t)argc, sizeof(*work));
+    const char *matrix = NULL;
+    struct mph_cell cells[MPH_MAX_CELLS];
+    size_t ncells = 0;
+    struct paths ps = { NULL, 0, 0 };
+    double t0 = now(), total_time;
 
     if (!work) {
         return 2;
@@ -289,6 +332,16 @@ int main(int argc, char **argv)
             json = val;
         } else if (strcmp(a, "--replay") == 0) {
             replay_path = val;
+        } else if (strcmp(a, "--matrix") == 0) {
+            matrix = val;
+        } else if (strcmp(a, "--crash2-every") == 0) {
+            cfg.crash2_every = (unsigned)strtoul(val, NULL, 0);
+        } else if (strcmp(a, "--crash2-sites") == 0) {
+            cfg.crash2_sites = (unsigned)strtoul(val, NULL, 0);
+        } else if (strcmp(a, "--damage") == 0) {
+            cfg.damage = (unsigned)strtoul(val, NULL, 0);
+        } else if (strcmp(a, "--crash2-ops") == 0) {
+            cfg.crash2_ops = (unsigned)strtoul(val, NULL, 0);
         } else {
             fprintf(stderr, "mp-explore: unknown option %s\n", a);
             usage(stderr);
@@ -309,40 +362,92 @@ int main(int argc, char **argv)
     if (want_progress == 1 || (want_progress < 0 && isatty(2))) {
         cfg.progress = stderr;
     }
-    rc = mph_explorer_new(&cfg, &x);
-    if (rc != MP_OK) {
-        fprintf(stderr, "mp-explore: %s\n", mp_strerror(rc));
+    if (matrix && mph_cells_parse(matrix, cells, &ncells) != MP_OK) {
+        fprintf(stderr, "mp-explore: bad --matrix '%s'\n", matrix);
         free(work);
         return 2;
     }
-    for (int i = 0; i < nwork; i++) {
+    if (!matrix) {
+        /* One cell: the geometry of the options, each workload at its
+         * own page size. */
+        memset(&cells[0], 0, sizeof(cells[0]));
+        cells[0].sector = cfg.sector;
+        cells[0].fs_page = cfg.fs_page;
+        cells[0].garbage = cfg.garbage;
+        ncells = 1;
+    }
+    for (int i = 0; i < nwork && worst < 2; i++) {
         struct stat sb;
         int r = stat(work[i], &sb) == 0 && S_ISDIR(sb.st_mode)
-                    ? run_dir(x, work[i])
-                    : run_file(x, work[i]);
+                    ? add_dir(&ps, work[i])
+                    : add_path(&ps, NULL, work[i]);
         worst = r > worst ? r : worst;
     }
-    for (unsigned long long k = 0; k < ngen; k++) {
-        struct mph_gen_params p = gp;
-        struct mph_workload *w;
-        char name[64];
-        if (strcmp(mph_explorer_stats(x)->stopped, "complete") != 0) {
-            break; /* out of time or budget */
+    /* The time is shared out by the tool (cells, then workloads), so the
+     * explorer's own limit is off: every workload runs at least a site. */
+    total_time = cfg.time_limit;
+    cfg.time_limit = 0;
+    rc = worst < 2 ? mph_explorer_new(&cfg, &x) : MP_EINVAL;
+    if (rc != MP_OK) {
+        fprintf(stderr, "mp-explore: %s\n", mp_strerror(rc));
+        for (size_t i = 0; i < ps.n; i++) {
+            free(ps.v[i]);
         }
-        p.seed = gp.seed + k;
-        if (mph_gen_workload(&p, &w) != MP_OK) {
-            worst = 2;
-            break;
-        }
-        snprintf(name, sizeof(name), "gen-%llu", (unsigned long long)p.seed);
-        rc = mph_explorer_run(x, w, name);
-        mph_workload_free(w);
-        if (rc != MP_OK) {
-            fprintf(stderr, "mp-explore: %s: %s\n", name, mp_strerror(rc));
-            worst = 2;
-            break;
-        }
+        free(ps.v);
+        free(work);
+        return 2;
     }
+    for (size_t c = 0; c < ncells && worst < 2; c++) {
+        double left = total_time > 0 ? total_time - (now() - t0) : 0;
+        double cell_time = total_time > 0 ? left / (double)(ncells - c) : 0;
+        double cell_end = now() + cell_time;
+        /* With generated workloads after them, the listed ones take half
+         * of the cell's time, each an equal share of what is left. */
+        double suite_end = now() + (ngen ? cell_time / 2 : cell_time);
+        if (total_time > 0 && cell_time <= 0) {
+            cell_time = 1e-3; /* late: still one site per workload */
+        }
+        mph_explorer_begin_cell(x, &cells[c], cell_time);
+        for (size_t i = 0; i < ps.n && worst < 2; i++) {
+            if (total_time > 0) {
+                double share = (suite_end - now()) / (double)(ps.n - i);
+                mph_explorer_share(x, share > 1e-3 ? share : 1e-3);
+            }
+            int r = run_file(x, ps.v[i]);
+            worst = r > worst ? r : worst;
+        }
+        for (unsigned long long k = 0; k < ngen && worst < 2; k++) {
+            struct mph_gen_params p = gp;
+            struct mph_workload *w;
+            char name[64];
+            if (strcmp(mph_explorer_stats(x)->stopped, "complete") != 0 ||
+                (total_time > 0 && now() >= cell_end)) {
+                break; /* out of time or budget */
+            }
+            p.seed = gp.seed + k;
+            if (cells[c].page_size) {
+                p.page_size = cells[c].page_size;
+            }
+            if (mph_gen_workload(&p, &w) != MP_OK) {
+                worst = 2;
+                break;
+            }
+            snprintf(name, sizeof(name), "gen-%llu",
+                     (unsigned long long)p.seed);
+            rc = mph_explorer_run(x, w, name);
+            mph_workload_free(w);
+            if (rc != MP_OK) {
+                fprintf(stderr, "mp-explore: %s: %s\n", name, mp_strerror(rc));
+                worst = 2;
+                break;
+            }
+        }
+        mph_explorer_end_cell(x);
+    }
+    for (size_t i = 0; i < ps.n; i++) {
+        free(ps.v[i]);
+    }
+    free(ps.v);
     if (cfg.progress) {
         fputc('\n', stderr);
     }
@@ -362,6 +467,14 @@ int main(int argc, char **argv)
     if (worst < 2) {
         uint64_t nv = mph_explorer_stats(x)->violations;
         worst = expect ? (nv ? 0 : 1) : (nv ? 1 : 0);
+        /* --budget and --max-violations stop on purpose; a time share
+         * never skips a workload, so anything else missing is a failure. */
+        if (!mph_explorer_all_ran(x) &&
+            strcmp(mph_explorer_stats(x)->stopped, "budget") != 0 &&
+            strcmp(mph_explorer_stats(x)->stopped, "violations") != 0) {
+            fprintf(stderr, "mp-explore: not every workload ran\n");
+            worst = 1;
+        }
     }
     mph_explorer_free(x);
     free(work);

@@ -47,6 +47,16 @@ struct mph_exec_config {
      * never goes through them.
      */
     const struct mp_allocator_hooks *mem;
+    /**
+     * What a `crash` op reopens the file through: called with crash_ctx
+     * after the pager is closed, it stores the backend of the disk as it
+     * is after the power loss (e.g. a crash image of a faultfs) in *vfs,
+     * which the executor then uses for the rest of the run (it must
+     * outlive the executor). NULL: a crash op reopens through the same
+     * backend, like reopen. A non-MP_OK return fails the op with it.
+     */
+    int (*crash)(void *crash_ctx, const struct mp_vfs **vfs);
+    void *crash_ctx;
 };
 
 struct mph_exec;

@@ -172,6 +172,10 @@ enum mph_cmp_flags {
     MPH_CMP_VOLATILE = 1 << 0,
     /** Compare regular page bytes the model knows are durable. */
     MPH_CMP_DURABLE = 1 << 1,
+    /** Compare only which protected pages are in use, not their bytes
+     *  (for files damaged beyond the crash model, where a data page may
+     *  hold anything and only the structure is judged). */
+    MPH_CMP_NO_PROTECTED_BYTES = 1 << 2,
 };
 
 /**

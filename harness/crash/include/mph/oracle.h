@@ -98,6 +98,22 @@ int mph_oracle_check(const struct mph_oracle_config *cfg,
                      const struct mph_state *prev, const struct mph_state *cur,
                      unsigned flags, struct mph_verdict *v);
 
+/**
+ * Check an image damaged beyond the crash model (one byte of a clean file
+ * changed, as bit rot or a stray write would): DESIGN.md rule 1 lets open
+ * fail then, with an error code; if it opens, the pager must hold exactly
+ * one of the states the file ever committed, S_0 .. S_last (page count,
+ * regular and protected pages in use; no bytes, which the damage may have
+ * hit). Reported as rule 2 (atomicity): a state that never was.
+ *
+ * @param[in] last  index of the newest state the file may hold.
+ * @return MP_OK (v->diff says pass or fail); MP_ENOMEM.
+ */
+int mph_oracle_check_damaged(const struct mph_oracle_config *cfg,
+                             const struct mp_vfs *vfs,
+                             const struct mph_model *m, size_t last,
+                             struct mph_verdict *v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,6 +61,7 @@ enum mph_op_kind {
     MPH_OP_SALLOC_BULK, /* salloc_bulk <size> <n>         -> n refs */
     MPH_OP_SFREE,       /* sfree <id>                               */
     MPH_OP_SFREE_BULK,  /* sfree_bulk <id>...                       */
+    MPH_OP_CRASH,       /* crash  (power loss, restart, recovery)   */
     MPH_OP__COUNT
 };
 
