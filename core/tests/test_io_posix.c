@@ -554,6 +554,7 @@ static void read_only_files_and_directories_are_eacces(void **state)
     (void)state;
     snprintf(perm_dir, sizeof(perm_dir), "/tmp/mpt-perm.XXXXXX");
     if (!mkdtemp(perm_dir)) {
+        perm_dir[0] = 0;
         fail_msg("setup: mkdtemp: %s", strerror(errno));
     }
     snprintf(path, sizeof(path), "%s/ro.mp", perm_dir);
@@ -566,15 +567,41 @@ static void read_only_files_and_directories_are_eacces(void **state)
         rmdir(perm_dir) != 0) {
         fail_msg("cleanup of %s: %s", perm_dir, strerror(errno));
     }
+    perm_dir[0] = 0;
+}
+
+static char rofs_dir[64];
+
+/* A failed assertion leaves by longjmp: the mount and the directories must
+ * not outlive the test. Harmless when already cleaned up. */
+static int unmount_and_remove(void **state)
+{
+    char path[512];
+    (void)state;
+    if (rofs_dir[0]) {
+        umount(rofs_dir);
+        rmdir(rofs_dir);
+        rofs_dir[0] = 0;
+    }
+    if (perm_dir[0]) {
+        chmod(perm_dir, 0755);
+        snprintf(path, sizeof(path), "%s/ro.mp", perm_dir);
+        remove(path);
+        rmdir(perm_dir);
+        perm_dir[0] = 0;
+    }
+    return 0;
 }
 
 static void read_only_mounts_are_erofs(void **state)
 {
-    char dir[64] = "/tmp/mpt-rofs.XXXXXX", path[128], name[128];
+    char *dir = rofs_dir, path[128], name[128];
     struct mp_options opt;
     mp_pager *p = NULL;
     (void)state;
+    snprintf(rofs_dir, sizeof(rofs_dir), "/tmp/mpt-rofs.XXXXXX");
     if (!mkdtemp(dir)) {
+        rofs_dir[0] = 0;
         fail_msg("setup: mkdtemp: %s", strerror(errno));
     }
     if (mount("tmpfs", dir, "tmpfs", 0, "size=1m") != 0) {
@@ -585,9 +612,7 @@ static void read_only_mounts_are_erofs(void **state)
     snprintf(name, sizeof(name), "%s/new.mp", dir);
     mp_pager_close(mpt_create(path, PS));
     if (mount("tmpfs", dir, "tmpfs", MS_REMOUNT | MS_RDONLY, "size=1m") != 0) {
-        int e = errno;
-        umount(dir);
-        fail_msg("setup: remount %s read-only: %s", dir, strerror(e));
+        fail_msg("setup: remount %s read-only: %s", dir, strerror(errno));
     }
     posix_options(&opt);
     errno = 0;
@@ -603,6 +628,7 @@ static void read_only_mounts_are_erofs(void **state)
     mp_pager_close(p);
     assert_int_equal(umount(dir), 0);
     assert_int_equal(rmdir(dir), 0);
+    rofs_dir[0] = 0;
 }
 
 int main(void)
@@ -621,8 +647,10 @@ int main(void)
         cmocka_unit_test(null_options_mean_defaults),
         cmocka_unit_test(growth_past_the_file_size_limit_fails_cleanly),
         cmocka_unit_test(map_without_address_space_fails_with_enomem),
-        cmocka_unit_test(read_only_files_and_directories_are_eacces),
-        cmocka_unit_test(read_only_mounts_are_erofs),
+        cmocka_unit_test_teardown(read_only_files_and_directories_are_eacces,
+                                  unmount_and_remove),
+        cmocka_unit_test_teardown(read_only_mounts_are_erofs,
+                                  unmount_and_remove),
     };
     struct mp_options opt;
     mpt_options(&opt);
