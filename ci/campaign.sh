@@ -52,62 +52,9 @@ done
 for ((i = 0; i < jobs; i++)); do
     cat "$out/summary-$i.txt"
 done
-if command -v python3 >/dev/null 2>&1; then
-    python3 - "$out" "$jobs" <<'EOF'
-import json, sys
-out, jobs = sys.argv[1], int(sys.argv[2])
-keys = ["workloads", "crash_points", "gaps", "fault_sites", "states",
-        "violations", "fallback", "protected_old", "protected_new",
-        "states2", "violations2", "continuations", "damaged"]
-ckeys = ["states", "states2", "violations", "fallback", "protected_old",
-         "protected_new", "seconds"]
-tot = dict.fromkeys(keys, 0)
-cells = {}
-order = []
-secs = 0.0
-all_ran = True
-for i in range(jobs):
-    try:
-        r = json.load(open(f"{out}/report-{i}.json"))
-    except (OSError, ValueError):
-        all_ran = False
-        continue
-    for k in keys:
-        tot[k] += r[k]
-    secs = max(secs, r["seconds"])
-    all_ran = all_ran and r["all_ran"]
-    for c in r["cells"]:
-        if c["cell"] not in cells:
-            order.append(c["cell"])
-            cells[c["cell"]] = dict.fromkeys(ckeys, 0)
-            cells[c["cell"]]["status"] = set()
-        for k in ckeys:
-            if k == "seconds":
-                cells[c["cell"]][k] = max(cells[c["cell"]][k], c[k])
-            else:
-                cells[c["cell"]][k] += c[k]
-        cells[c["cell"]]["status"].add(c["status"])
-print("=== campaign total over %d shard(s)" % jobs)
-for name in order:
-    c = cells[name]
-    print("  cell %-14s states %d (%d after a second crash), violations %d, "
-          "fallback %d, protected old/new %d/%d, %.1f s, %s" %
-          (name, c["states"], c["states2"], c["violations"], c["fallback"],
-           c["protected_old"], c["protected_new"], c["seconds"],
-           ",".join(sorted(c["status"]))))
-print("  crash points %d, gaps %d, injected I/O errors %d" %
-      (tot["crash_points"], tot["gaps"], tot["fault_sites"]))
-print("  states checked %d in %.1f s wall = %.0f states/s" %
-      (tot["states"], secs, tot["states"] / secs if secs else 0))
-print("  second crashes: %d states continued, %d states, %d violations" %
-      (tot["continuations"], tot["states2"], tot["violations2"]))
-print("  damaged images %d" % tot["damaged"])
-print("  fallback states %d, protected old/new %d/%d" %
-      (tot["fallback"], tot["protected_old"], tot["protected_new"]))
-print("  every workload ran in every shard: %s" % ("yes" if all_ran else "NO"))
-print("  violations %d" % tot["violations"])
-EOF
-fi
+# The totals, per cell and in all (ci/sweep-merge.py, also the GitHub
+# sweep's merge step); the exit status stays the worst shard's.
+python3 ci/sweep-merge.py "$out" "$jobs" || true
 
 # A short fuzz phase after the crash sweep: every target under libFuzzer
 # with ASan+UBSan, on a scratch copy of its corpus.

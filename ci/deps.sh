@@ -7,10 +7,17 @@ mp_need=()
 command -v cmake >/dev/null 2>&1 || mp_need+=(cmake)
 command -v ninja >/dev/null 2>&1 || mp_need+=(ninja-build)
 command -v gcc >/dev/null 2>&1 || mp_need+=(gcc)
+command -v g++ >/dev/null 2>&1 || mp_need+=(g++)
+command -v make >/dev/null 2>&1 || mp_need+=(make)
 command -v clang >/dev/null 2>&1 || mp_need+=(clang)
+# ci/check-format.sh wants exactly version 14 (Debian 12's clang-format).
+{ command -v clang-format-14 || command -v clang-format; } >/dev/null 2>&1 ||
+    mp_need+=(clang-format)
 command -v valgrind >/dev/null 2>&1 || mp_need+=(valgrind)
 command -v pkg-config >/dev/null 2>&1 || mp_need+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || mp_need+=(python3)
+# ci/check-workflows.py parses .github/workflows/*.yml.
+python3 -c 'import yaml' >/dev/null 2>&1 || mp_need+=(python3-yaml)
 pkg-config --exists cmocka 2>/dev/null || mp_need+=(libcmocka-dev)
 # LMDB, the outside program harness/extern crash-tests through the shim.
 pkg-config --exists lmdb 2>/dev/null || mp_need+=(liblmdb-dev)

@@ -25,6 +25,13 @@ static void usage(FILE *f)
     fputs(
         "usage: mp-explore [options] WORKLOAD|DIR...\n"
         "       mp-explore --replay REPRODUCER [--write-image FILE]\n"
+        "\n"
+        "Runs each workload (a .wl file, or every one in a DIR) over\n"
+        "faultfs, crashes at every crash point, between operations and\n"
+        "at every injected I/O error, opens each crash image with the\n"
+        "library and judges it by DESIGN.md's rules; writes a reproducer\n"
+        "per violation, which --replay turns back into the failure.\n"
+        "\n"
         "options:\n"
         "  --seed N          faultfs and sampling seed (1)\n"
         "  --gen N           also explore N generated workloads\n"
@@ -66,7 +73,14 @@ static void usage(FILE *f)
         "  --json FILE       JSON report ('-' for stdout)\n"
         "  --progress        progress line on stderr (default: on a tty)\n"
         "  --quiet           no summary\n"
-        "  --expect-violation  succeed only if a violation is found\n",
+        "  --expect-violation  succeed only if a violation is found\n"
+        "  --help            this text\n"
+        "\n"
+        "Exit status:\n"
+        "  0  no violation (--replay: the reproducer passes now)\n"
+        "  1  violations (--replay: it fails again; with\n"
+        "     --expect-violation: none found)\n"
+        "  2  usage or setup error\n",
         f);
 }
 
