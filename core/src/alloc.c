@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "mutant.h"
+#include "rules.h"
 
 int mp__check_writable(const mp_pager *p)
 {
@@ -69,15 +70,11 @@ int mp__take_page(mp_pager *p, uint64_t *out)
     return mark_leaf_of(p, pg);
 }
 
-/* A total that leaves no group with its leaf pages cut off (FORMAT.md 3). */
+/* A total that leaves no group with its leaf pages cut off: rules.h R1,
+ * the rule open and the checker enforce (FORMAT.md 3). */
 static uint64_t round_total(const mp_pager *p, uint64_t t)
 {
-    uint64_t b = mp__group_pages(p);
-    uint64_t g = (t - 1) / b;
-    if (g > 0 && t - g * b < 3) {
-        t = g * b + 3;
-    }
-    return t;
+    return mp__total_round(t, p->page_size);
 }
 
 /*

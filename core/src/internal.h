@@ -42,11 +42,13 @@
 #define MP__MIN_PAGES   8
 
 /* In-memory only flag bits (never encoded). */
-#define MP__REF_LIVE      1u
-#define MP__REF_DIRTY     0x80000000u
-#define MP__ENT_LIVE      1u
-#define MP__ENT_INUSE     2u
-#define MP__ENT_STAGED    0x80000000u
+#define MP__REF_LIVE   1u
+#define MP__REF_DIRTY  0x80000000u
+#define MP__ENT_LIVE   1u
+#define MP__ENT_INUSE  2u
+#define MP__ENT_STAGED 0x80000000u
+/* Committed copy failed its checksum at open (rules.h R3; protected.c). */
+#define MP__ENT_DAMAGED   0x20000000u
 #define MP__ENT_DISK_MASK 3u
 
 enum {
@@ -284,5 +286,8 @@ int mp__reload(mp_pager *p);
 void mp__dir_encode_block(const mp_pager *p, uint64_t block, unsigned char *out,
                           size_t *len);
 int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in);
+/* After recovery: mark each protected page in use whose committed copy
+ * fails its checksum (rules.h R3) MP__ENT_DAMAGED. */
+void mp__dir_verify(mp_pager *p);
 
 #endif /* MP_INTERNAL_H */

@@ -1,6 +1,7 @@
 /*
  * pager.c - creating, opening and closing a pager, and its accessors.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,11 @@ static uint64_t reserve_for(const struct mp_options *opt, uint64_t bytes)
 {
     uint64_t r =
         opt && opt->reserve_bytes ? opt->reserve_bytes : DEFAULT_RESERVE;
+    /* A read-only pager never grows: address space past the file would
+     * only be taken from the process (1 TiB by default). */
+    if (opt && (opt->flags & MP_OPEN_READONLY)) {
+        return bytes;
+    }
     if (!(opt && opt->reserve_bytes) && bytes <= UINT64_MAX / 2 &&
         r < bytes * 2) {
         r = bytes * 2;
@@ -200,10 +206,8 @@ static bool exists(mp_pager *p, const char *path)
  * A leftover whose lock we got may also be a finished file that was
  * renamed to the final name after we opened it: MP_EEXIST then, and it is
  * left alone. (A fresh name cannot be: only its lock holder renames it.)
- * With MP_OPEN_NOLOCK our own file is not locked, so two such creators
- * are not told apart.
  */
-static int claim_tmp(mp_pager *p, const char *path, const char *tmp, bool lock,
+static int claim_tmp(mp_pager *p, const char *path, const char *tmp,
                      struct mp_io_file **stale, int *os)
 {
     /* A leftover first: in the usual case there is none. */
@@ -220,7 +224,9 @@ static int claim_tmp(mp_pager *p, const char *path, const char *tmp, bool lock,
         return rc;
     } else {
         rc = (*stale)->methods->lock(*stale, MP_IO_LOCK_EXCLUSIVE);
-        if (rc == MP_OK && exists(p, path)) {
+        if (rc != MP_OK) {
+            *os = (*stale)->os_error;
+        } else if (exists(p, path)) {
             rc = MP_EEXIST;
         }
         if (rc == MP_OK) {
@@ -236,20 +242,18 @@ static int claim_tmp(mp_pager *p, const char *path, const char *tmp, bool lock,
             return rc;
         }
     }
-    if (lock) {
-        rc = p->file->methods->lock(p->file, MP_IO_LOCK_EXCLUSIVE);
-        if (rc != MP_OK) {
-            /* Possibly no longer ours to remove: leave the name alone. */
-            p->file->methods->close(p->file);
-            p->file = NULL;
-            if (*stale) {
-                (*stale)->methods->close(*stale);
-                *stale = NULL;
-            }
-            return rc;
+    rc = p->file->methods->lock(p->file, MP_IO_LOCK_EXCLUSIVE);
+    if (rc != MP_OK) {
+        /* Possibly no longer ours to remove: leave the name alone. */
+        *os = p->file->os_error;
+        p->file->methods->close(p->file);
+        p->file = NULL;
+        if (*stale) {
+            (*stale)->methods->close(*stale);
+            *stale = NULL;
         }
     }
-    return MP_OK;
+    return rc;
 }
 
 int mp_pager_create(const char *path, size_t page_size,
@@ -266,9 +270,12 @@ int mp_pager_create(const char *path, size_t page_size,
         return MP_EINVAL;
     }
     *out = NULL;
-    if (opt && (opt->flags & MP_OPEN_READONLY)) {
+    /* A creator writes: it must hold the lock (MP_OPEN_NOLOCK is for
+     * read-only inspection only). */
+    if (opt && (opt->flags & (MP_OPEN_READONLY | MP_OPEN_NOLOCK))) {
         return MP_EINVAL;
     }
+    errno = 0;
     rc = new_pager(opt, &p);
     if (rc != MP_OK) {
         return rc;
@@ -282,6 +289,7 @@ int mp_pager_create(const char *path, size_t page_size,
         rc = MP_EEXIST;
         goto out_pager;
     }
+    os = 0; /* the probe failing is the expected case */
     n = strlen(path);
     tmp = mp__alloc(p, n + sizeof(CREATE_SUFFIX));
     if (!tmp) {
@@ -290,11 +298,11 @@ int mp_pager_create(const char *path, size_t page_size,
     }
     memcpy(tmp, path, n);
     memcpy(tmp + n, CREATE_SUFFIX, sizeof(CREATE_SUFFIX));
-    rc = claim_tmp(p, path, tmp, !(opt && (opt->flags & MP_OPEN_NOLOCK)),
-                   &stale, &os);
+    rc = claim_tmp(p, path, tmp, &stale, &os);
     if (rc != MP_OK) {
         goto out_tmp;
     }
+    os = 0; /* the look for a leftover fails with ENOENT as a rule */
     rc = device_rule(p);
     if (rc != MP_OK) {
         goto out_file;
@@ -365,9 +373,15 @@ int mp_pager_create(const char *path, size_t page_size,
 
 out_file:
     /* Ours and locked: no other creator can be using this name. */
+    if (!os) {
+        os = p->file->os_error;
+    }
     p->file->methods->close(p->file);
     p->file = NULL;
-    p->vfs->remove(p->vfs, tmp, &os);
+    {
+        int ignored = 0;
+        p->vfs->remove(p->vfs, tmp, &ignored);
+    }
 out_tmp:
     if (stale) {
         stale->methods->close(stale);
@@ -375,6 +389,7 @@ out_tmp:
     mp__free(p, tmp);
 out_pager:
     destroy(p);
+    errno = os; /* pager.h: the failed OS call's errno, or 0 */
     return rc;
 }
 
@@ -423,6 +438,12 @@ static int check_header(mp_pager *p, size_t want)
     if (p->file_bytes < 3 * (uint64_t)p->page_size) {
         return MP_ECORRUPT_SUPER;
     }
+    /* Last, once the header is otherwise sound: a newer minor is readable,
+     * but this writer would drop whatever the newer one added (FORMAT.md
+     * section 2.1), so read-only opens only. */
+    if (hi.minor > MP_FORMAT_MINOR && !p->readonly) {
+        return MP_EVERSION;
+    }
     return MP_OK;
 }
 
@@ -437,6 +458,10 @@ int mp_pager_open(const char *path, size_t page_size,
         return MP_EINVAL;
     }
     *out = NULL;
+    if (opt && (opt->flags & MP_OPEN_NOLOCK) &&
+        !(opt->flags & MP_OPEN_READONLY)) {
+        return MP_EINVAL; /* two unlocked writers would corrupt the file */
+    }
     if (page_size != 0) {
         unsigned l;
         rc = page_log2(page_size, &l);
@@ -444,6 +469,7 @@ int mp_pager_open(const char *path, size_t page_size,
             return rc;
         }
     }
+    errno = 0;
     rc = new_pager(opt, &p);
     if (rc != MP_OK) {
         return rc;
@@ -496,6 +522,7 @@ int mp_pager_open(const char *path, size_t page_size,
     if (rc != MP_OK) {
         goto out_pager;
     }
+    mp__dir_verify(p);
     /* Page 0 does not name the copy in use: the first commit rewrites it
      * before anything else (FORMAT.md 8, I4). */
     if (p->recovery.reason != MP_RECOVERY_RECORD) {
@@ -505,7 +532,11 @@ int mp_pager_open(const char *path, size_t page_size,
     return MP_OK;
 
 out_pager:
+    if (!os && p->file) {
+        os = p->file->os_error;
+    }
     mp_pager_close(p);
+    errno = os; /* pager.h: the failed OS call's errno, or 0 */
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "internal.h"
+#include "rules.h"
 
 #define MARK 0x40000000u /* in-memory: seen during bulk validation */
 
@@ -80,6 +81,24 @@ int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in)
         p->prot_in_use++;
     }
     return MP_OK;
+}
+
+/*
+ * rules.h R3, once per open, before the pager is handed out (so readers
+ * only ever read the flag): a page is damaged, not the metadata copy that
+ * names it. Falling back to the other copy instead would silently undo the
+ * last commit for every page because one page was hit.
+ */
+void mp__dir_verify(mp_pager *p)
+{
+    for (uint64_t s = 0; s < p->slots; s++) {
+        struct mp__dirent *d = &p->dir[s];
+        if ((d->flags & MP__ENT_INUSE) &&
+            !mp__protected_ok(mp__page(p, d->page[d->flags & MP__ENT_LIVE]),
+                              p->page_size, d->crc)) {
+            d->flags |= MP__ENT_DAMAGED;
+        }
+    }
 }
 
 /* Validate a protected id that must be in use; *slot receives its slot. */
@@ -287,6 +306,12 @@ int mp_protected_get(const mp_pager *p, mp_protected_id id, const void **out)
     rc = check_id(p, id, &s);
     if (rc == MP_OK) {
         const struct mp__dirent *d = &p->dir[s];
+        /* rules.h R3: never hand out a committed copy that is not what was
+         * committed (damage, or a commit whose data never became durable);
+         * open verified each one (mp__dir_verify). */
+        if (d->flags & MP__ENT_DAMAGED) {
+            return MP_ECORRUPT;
+        }
         *out = mp__page(p, d->page[d->flags & MP__ENT_LIVE]);
     }
     return rc;
@@ -316,6 +341,11 @@ int mp_protected_begin(mp_pager *p, mp_protected_id id, void **staging)
     d = &p->dir[s];
     if (d->flags & MP__ENT_STAGED) {
         return MP_ESTAGED;
+    }
+    /* A damaged committed copy must not become the base of a new version
+     * with a fresh, valid checksum (rules.h R3). */
+    if (d->flags & MP__ENT_DAMAGED) {
+        return MP_ECORRUPT;
     }
     /* The other copy may be two versions old: start from the live one. */
     dst = mp__page(p, d->page[(d->flags & MP__ENT_LIVE) ^ 1]);

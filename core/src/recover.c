@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "layout.h"
 #include "mutant.h"
+#include "rules.h"
 
 struct meta_hdr {
     uint32_t crc;
@@ -69,6 +70,12 @@ static bool header_ok(const mp_pager *p, int c, uint64_t file_bytes,
     }
     /* Every slot costs two pages; more slots than that is a lie. */
     if (h->free_pages > total || h->slots > total / 2 || h->in_use > h->slots) {
+        return false;
+    }
+    /* rules.h R1 and R2, shared with the checker. */
+    if (!mp__total_ok(total, p->page_size) ||
+        !mp__counts_ok(total, h->free_pages, h->slots, h->in_use,
+                       p->page_size)) {
         return false;
     }
     return true;
@@ -163,16 +170,15 @@ static int load_copy(mp_pager *p, int c, const struct meta_hdr *h)
     if (p->prot_in_use != h->in_use) {
         return MP_ECORRUPT_META;
     }
-    /* Every internal page must be allocated in the map. */
+    /* Every internal page must be allocated in the map. With the one-owner
+     * checks of the tree walk and free_pages equal to the map's zero bits,
+     * this also bounds the internal pages by the allocated ones; the count
+     * that the header alone can refute is rules.h R2 in header_ok(). */
     for (uint64_t i = 0; i < p->internal.cap; i++) {
         uint64_t pg = p->internal.slots[i];
         if (pg && !mp__bit(p, pg)) {
             return MP_ECORRUPT_META;
         }
-    }
-    if (p->internal.count + 2 * leaves + MP_RESERVED_PAGES >
-        p->total - h->free_pages) {
-        return MP_ECORRUPT_META; /* more internal pages than allocated */
     }
     p->free_pages = h->free_pages;
     p->live_copy = c;

@@ -83,7 +83,12 @@ typedef struct mp_pager mp_pager;
 enum mp_open_flags {
     /** Open read-only: shared lock, read-only map, every mutation refused. */
     MP_OPEN_READONLY = 1 << 0,
-    /** Take no file lock (for tools inspecting a file a writer holds). */
+    /**
+     * Take no file lock (for tools inspecting a file a writer holds; what
+     * they read may be changing under them). Only with MP_OPEN_READONLY:
+     * a read-write open or a create with it is refused with MP_EINVAL,
+     * since two unlocked writers would corrupt the file.
+     */
     MP_OPEN_NOLOCK = 1 << 1,
 };
 
@@ -113,7 +118,8 @@ struct mp_options {
      * to this size without any page moving. 0 means the default: 1 TiB, or
      * twice the file, whichever is larger; the pager takes less if the
      * system refuses (halving down to the file's size) and then fails a
-     * growth past it with MP_ELIMIT.
+     * growth past it with MP_ELIMIT. Read-only opens ignore it and
+     * reserve exactly the file's length: they never grow.
      */
     uint64_t reserve_bytes;
     /** Memory hooks for the pager's own bookkeeping. */
@@ -145,23 +151,25 @@ MP_API void mp_options_init(struct mp_options *opt);
  * empty one. The creator holds an exclusive lock on the temporary file
  * throughout: a second creator of the same path meanwhile gets MP_ELOCKED
  * and leaves the first's file alone, and a temporary file whose lock is
- * free (left by a creator that crashed) is removed and built afresh. With
- * MP_OPEN_NOLOCK the creator's own file is not locked, so two live
- * creators are then not told apart. Every page of the new file gets its
- * disk blocks before any byte is stored (a full device is MP_ENOSPC).
+ * free (left by a creator that crashed) is removed and built afresh. Every
+ * page of the new file gets its disk blocks before any byte is stored (a
+ * full device is MP_ENOSPC).
  *
  * @param[in]  path       file name; must not exist.
  * @param[in]  page_size  power of two in [MP_PAGE_SIZE_MIN, MP_PAGE_SIZE_MAX].
- * @param[in]  opt        options, or NULL for defaults; MP_OPEN_READONLY is
- *                        refused with MP_EINVAL.
+ * @param[in]  opt        options, or NULL for defaults; MP_OPEN_READONLY and
+ *                        MP_OPEN_NOLOCK are refused with MP_EINVAL.
  * @param[out] out        the new pager; NULL on failure.
  * @return MP_OK; MP_EPAGESIZE (bad page size); MP_EEXIST; MP_ELOCKED
  *         (another process is creating the same path); MP_ENOENT (no such
- *         directory); MP_EIO; MP_ENOSPC (device full: no file and no
- *         temporary file is left); MP_ENOMEM; MP_EINVAL; MP_EDEVICE
- *         (page_size is below the device's power-fail unit and the device
- *         is not power-safe: see struct mp_options.device; nothing is
- *         left behind).
+ *         directory); MP_EACCES (the directory may not be written by the
+ *         caller); MP_EROFS (read-only file system); MP_EIO; MP_ENOSPC
+ *         (device full: no file and no temporary file is left); MP_ENOMEM;
+ *         MP_EINVAL; MP_EDEVICE (page_size is below the device's power-fail
+ *         unit and the device is not power-safe: see struct
+ *         mp_options.device; nothing is left behind).
+ *         On failure errno holds the errno of the OS call that failed, or 0
+ *         if none did (there is no pager to keep it in).
  * Ownership: the caller owns *out and releases it with mp_pager_close().
  */
 MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
@@ -178,7 +186,10 @@ MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
  * or the chosen copy does not validate. What it chose is reported by
  * mp_pager_recovery(). Recovery writes nothing; when it did not simply
  * follow an intact record, the first commit of a read-write pager first
- * rewrites page 0 to name the copy in use (FORMAT.md 8, I4).
+ * rewrites page 0 to name the copy in use (FORMAT.md 8, I4). Open then
+ * reads the committed copy of every protected page in use once, to verify
+ * its checksum; a page that fails is refused by mp_protected_get() with
+ * MP_ECORRUPT, the rest of the file stays usable.
  *
  * @param[in]  path       file name.
  * @param[in]  page_size  the page size the caller expects, or 0 to accept
@@ -189,12 +200,20 @@ MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
  *         a writer is asked for while readers hold it); MP_ECORRUPT_SUPER
  *         (not a mappedpages file, or truncated below 3 pages);
  *         MP_EVERSION (a major format version other than
- *         MP_FORMAT_MAJOR: format 1 files are refused, not upgraded);
- *         MP_EPAGESIZE (page size differs from page_size); MP_ECORRUPT_META
- *         (neither metadata copy validates); MP_EDEVICE (read-write open of
- *         a file whose page size is below the device's power-fail unit on
- *         a device that is not power-safe; a read-only open is allowed,
- *         since it writes nothing); MP_EIO; MP_ENOMEM; MP_EINVAL.
+ *         MP_FORMAT_MAJOR: format 1 files are refused, not upgraded; or,
+ *         for a read-write open, a newer minor version: such a file opens
+ *         read-only, since this writer would drop what the newer one
+ *         added); MP_EPAGESIZE (page size differs from page_size);
+ *         MP_ECORRUPT_META (neither metadata copy validates); MP_EDEVICE
+ *         (read-write open of a file whose page size is below the device's
+ *         power-fail unit on a device that is not power-safe; a read-only
+ *         open is allowed, since it writes nothing); MP_EACCES (a
+ *         read-write open of a file the caller may only read, or no
+ *         permission to read it); MP_EROFS (a read-write open on a
+ *         read-only file system); MP_EIO; MP_ENOMEM; MP_EINVAL (also:
+ *         MP_OPEN_NOLOCK without MP_OPEN_READONLY).
+ *         On failure errno holds the errno of the OS call that failed, or 0
+ *         if none did (there is no pager to keep it in).
  */
 MP_API MP_NODISCARD int mp_pager_open(const char *path, size_t page_size,
                                       const struct mp_options *opt,

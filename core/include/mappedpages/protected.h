@@ -63,9 +63,14 @@ MP_API MP_NODISCARD int mp_protected_free_bulk(mp_pager *pager,
                                                size_t count);
 
 /**
- * Pointer to the committed copy of a protected page, for reading.
+ * Pointer to the committed copy of a protected page, for reading. Open
+ * verifies the committed copy of every protected page against the checksum
+ * its commit recorded (one CRC-32C pass over each), so a page damaged on
+ * disk is never served.
  * Lifetime: until the next commit or free of that page, or close.
- * @return MP_OK; MP_EWRONGKIND; MP_EOUTOFBOUNDS; MP_EDOUBLEFREE.
+ * @return MP_OK; MP_EWRONGKIND; MP_EOUTOFBOUNDS; MP_EDOUBLEFREE;
+ *         MP_ECORRUPT (at open the committed copy did not have its
+ *         recorded checksum: the file is damaged; *out is NULL).
  */
 MP_API MP_NODISCARD int mp_protected_get(const mp_pager *pager,
                                          mp_protected_id id, const void **out);
@@ -77,7 +82,8 @@ MP_API MP_NODISCARD int mp_protected_get(const mp_pager *pager,
  * Lifetime of *staging: until commit, abort, free or close.
  * @return MP_OK; MP_ESTAGED (a write is already begun on this page);
  *         MP_EWRONGKIND; MP_EOUTOFBOUNDS; MP_EDOUBLEFREE; MP_EREADONLY;
- *         MP_EUNAVAILABLE.
+ *         MP_EUNAVAILABLE; MP_ECORRUPT (the committed copy fails its
+ *         checksum, as for mp_protected_get(); nothing changed).
  */
 MP_API MP_NODISCARD int mp_protected_begin(mp_pager *pager, mp_protected_id id,
                                            void **staging);
