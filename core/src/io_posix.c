@@ -26,6 +26,7 @@ struct posix_file {
     unsigned char *reserve; /* start of the reserved range, or NULL */
     uint64_t reserved;      /* bytes reserved */
     uint64_t mapped;        /* bytes of the file mapped at reserve */
+    uint64_t os_syncs;      /* msync/fsync calls issued: see io.h */
 };
 
 static int fail(struct mp_io_file *f, int code)
@@ -249,8 +250,11 @@ static int px_sync(struct mp_io_file *file, const struct mp_io_range *ranges,
         if (hi > f->mapped) {
             hi = f->mapped;
         }
-        if (hi > lo && msync(f->reserve + lo, hi - lo, MS_SYNC) != 0) {
-            return fail(file, MP_EIO);
+        if (hi > lo) {
+            f->os_syncs++;
+            if (msync(f->reserve + lo, hi - lo, MS_SYNC) != 0) {
+                return fail(file, MP_EIO);
+            }
         }
     }
     return MP_OK;
@@ -259,6 +263,7 @@ static int px_sync(struct mp_io_file *file, const struct mp_io_range *ranges,
 static int px_sync_file(struct mp_io_file *file)
 {
     struct posix_file *f = (struct posix_file *)file;
+    f->os_syncs++;
     if (fsync(f->fd) != 0) {
         return fail(file, MP_EIO);
     }
@@ -277,6 +282,14 @@ static const struct mp_io_methods posix_methods = {
     .sync_file = px_sync_file,
     .unmap = px_unmap,
 };
+
+uint64_t mp_io_posix_os_syncs(const struct mp_io_file *file)
+{
+    if (!file || file->methods != &posix_methods) {
+        return 0;
+    }
+    return ((const struct posix_file *)file)->os_syncs;
+}
 
 static void set_os(int *os_error)
 {

@@ -180,6 +180,17 @@ struct mp_vfs {
  */
 MP_API const struct mp_vfs *mp_vfs_posix(void);
 
+/**
+ * How many OS-level sync calls (msync, fsync, fdatasync) the posix backend
+ * has issued for `file` since it was opened, failed ones included: each
+ * sync() barrier with a non-empty range issues one, each sync_file() one.
+ * For benchmarks and tests, which see what a commit costs the OS beside
+ * what it asks of the seam (struct mp_pager_stats). 0 for NULL or a file
+ * of another backend. Reads a counter the file's methods write: call it
+ * from the thread that uses the file. Never fails.
+ */
+MP_API uint64_t mp_io_posix_os_syncs(const struct mp_io_file *file);
+
 #ifdef __cplusplus
 }
 #endif
