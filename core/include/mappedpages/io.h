@@ -127,6 +127,12 @@ struct mp_io_methods {
      * ranges before the call is durable. Ranges need not be sorted or
      * page-aligned. On MP_EIO any part of the ranges, all or none, may have
      * become durable.
+     *
+     * Other bytes of the file may become durable too, earlier than the
+     * pager asked: the posix backend issues one msync per call, spanning
+     * from the first range to the last, so data the application stored
+     * between them (and not yet synced) may be written with them. Nothing
+     * but the ranges is promised durable.
      */
     int (*sync)(struct mp_io_file *file, const struct mp_io_range *ranges,
                 size_t count);
