@@ -357,36 +357,55 @@ static const struct wrun *find_run(const struct wrun *runs, size_t n,
     return NULL;
 }
 
+/* Median, least and greatest of v[0..n) (sorts v). */
+static void spread_of(double *v, int n, double out[3])
+{
+    out[0] = mph_median(v, (size_t)n);
+    out[1] = v[0];
+    out[2] = v[n - 1];
+}
+
 /*
- * Ops/s of ours over ops/s of theirs in each round, and the median of
- * those ratios: both ran in the same round, minutes apart at most, so
- * the load of the machine weighs on both alike.
+ * Ours against theirs in each round, and the median over the rounds: both
+ * ran in the same round, seconds apart, so the load of the machine weighs
+ * on both alike. Two ratios: of throughput (ops/s, which a preempted
+ * operation drags down), and of p50 latency (theirs over ours), which a
+ * busy machine disturbs less. Above 1 means ours is faster.
  */
 static void print_ratios(const struct cfg *c, const struct wrun *runs, size_t n)
 {
     for (size_t k = 0; k < sizeof(ratio_pairs) / sizeof(ratio_pairs[0]); k++) {
         const struct wrun *a = find_run(runs, n, ratio_pairs[k].ours);
         const struct wrun *b = find_run(runs, n, ratio_pairs[k].theirs);
-        double v[MAX_REPS], lo, hi, med;
+        double rate[MAX_REPS], lat[MAX_REPS], r[3], l[3];
         if (!a || !b || a->n != b->n || a->n == 0) {
             continue;
         }
         for (int i = 0; i < a->n; i++) {
-            v[i] = b->reps[i].ops_per_s > 0
-                       ? a->reps[i].ops_per_s / b->reps[i].ops_per_s
-                       : 0;
+            /* Quantiles sort the samples: fine, summarise() did already. */
+            struct mph_samples *sa = (struct mph_samples *)&a->reps[i].lat;
+            struct mph_samples *sb = (struct mph_samples *)&b->reps[i].lat;
+            double pa = (double)mph_samples_quantile(sa, 0.5);
+            double pb = (double)mph_samples_quantile(sb, 0.5);
+            rate[i] = b->reps[i].ops_per_s > 0
+                          ? a->reps[i].ops_per_s / b->reps[i].ops_per_s
+                          : 0;
+            lat[i] = pa > 0 ? pb / pa : 0;
         }
-        med = mph_median(v, (size_t)a->n); /* sorts v */
-        lo = v[0];
-        hi = v[a->n - 1];
+        spread_of(rate, a->n, r);
+        spread_of(lat, a->n, l);
         if (c->json) {
             printf("{\"ratio\":\"%s/%s\",\"dir\":\"%s\",\"rounds\":%d,"
-                   "\"median\":%.4f,\"min\":%.4f,\"max\":%.4f}\n",
-                   a->w->name, b->w->name, c->dir, a->n, med, lo, hi);
+                   "\"rate_median\":%.4f,\"rate_min\":%.4f,"
+                   "\"rate_max\":%.4f,\"p50_median\":%.4f,"
+                   "\"p50_min\":%.4f,\"p50_max\":%.4f}\n",
+                   a->w->name, b->w->name, c->dir, a->n, r[0], r[1], r[2], l[0],
+                   l[1], l[2]);
         } else {
-            printf("%s / %s: %.2fx the commit rate (median of %d per-round "
-                   "ratios, %.2f-%.2f)\n",
-                   a->w->name, b->w->name, med, a->n, lo, hi);
+            printf("%s vs %s: %.2fx the ops/s (%.2f-%.2f), %.2fx by p50 "
+                   "latency (%.2f-%.2f); medians of %d rounds\n",
+                   a->w->name, b->w->name, r[0], r[1], r[2], l[0], l[1], l[2],
+                   a->n);
         }
     }
 }
