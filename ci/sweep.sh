@@ -18,14 +18,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # ---- THE MAIN JOB'S DEVICE MATRIX (the one list; see harness/crash/
-# CMakeLists.txt for CI's). PAGE/SECTOR/WRITEBACK cells, garbage on. Only
-# 512-byte sectors until the format fix of issue 11 items 1-2 lands (with a
-# power-fail unit of 1 KiB or more today's format loses its header or a
-# live copy); then "full". Second crashes (every fallback state and 1 in N
-# others continued; 0: none) stay off until the protocol fix of issue 11
-# item 4 lands (they find its bug today); then 64.
-cells=${MP_SWEEP_CELLS:-"1k/512/4k,1k/512/1k,4k/512/4k,64k/512/4k,64k/512/64k"}
-crash2=${MP_SWEEP_CRASH2:-0}
+# CMakeLists.txt for CI's). PAGE/SECTOR/WRITEBACK cells, garbage on:
+# "full" since format 2 (issue 11 items 1-2; 1 KiB pages on a 4 KiB unit
+# are refused at create, reported "refused"). Second crashes: every
+# fallback state and 1 in 64 others continued, since the page-0 repair of
+# issue 11 item 4.
+cells=${MP_SWEEP_CELLS:-"full"}
+crash2=${MP_SWEEP_CRASH2:-64}
 # ------------------------------------------------------------------------
 
 secs=120

@@ -28,6 +28,11 @@ int fz_crash_parse(const uint8_t *data, size_t size, struct fz_crash_input *in)
     in->ptsel = fz_u8(&r);
     seed = fz_u8(&r);
     fz_disk_from_bits(&in->disk, (flags >> 1) & 7u, seed);
+    if (flags & 0x80) {
+        /* The power-fail unit is the whole write-back unit (1 or 4 KiB):
+         * page 0's record then shares its unit with the header. */
+        in->disk.sector = in->disk.fs_page;
+    }
     in->site = (flags >> 4) & 3u;
     if (in->site == 3) {
         in->site = FZ_SITE_OP;
@@ -239,8 +244,45 @@ static int site_op(const char *target, const struct fz_crash_input *in)
     return rc;
 }
 
+/*
+ * FORMAT.md 2.3: pages below a unit that is not power-safe are refused at
+ * create with MP_EDEVICE, and nothing is left behind. There is nothing to
+ * crash then; a create that is not refused is the failure.
+ */
+static int device_refusal(const char *target, const struct fz_crash_input *in)
+{
+    struct mp_options opt;
+    mp_pager *p = NULL;
+    faultfs *fs = NULL;
+    int rc = fz_fs_new(&in->disk, &fs);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    mp_options_init(&opt);
+    opt.vfs = faultfs_vfs(fs);
+    opt.reserve_bytes = (uint64_t)1 << 24;
+    rc = mp_pager_create(FZ_PATH, FZ_PAGE, &opt, &p);
+    if (rc == MP_ENOMEM) {
+        fz_fs_free(fs);
+        return rc;
+    }
+    if (rc != MP_EDEVICE || faultfs_file_count(fs) != 0) {
+        fz_fail(target, in->w,
+                "device rule: %u-byte pages on a %u-byte unit with garbage: "
+                "create returned %s%s, not MP_EDEVICE",
+                FZ_PAGE, in->disk.sector, mp_error_name(rc),
+                faultfs_file_count(fs) ? " and left a file" : "");
+    }
+    mp_pager_close(p);
+    fz_fs_free(fs);
+    return MP_OK;
+}
+
 int fz_crash_run(const char *target, const struct fz_crash_input *in)
 {
+    if (in->disk.garbage && FZ_PAGE < in->disk.sector) {
+        return device_refusal(target, in);
+    }
     if (fz_verbose()) {
         fprintf(stderr, "%s: site %d, op %u, point %u, %zu tear bytes\n",
                 target, in->site, in->opsel, in->ptsel, in->ntear);

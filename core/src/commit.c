@@ -9,6 +9,16 @@
  *  I3. The file length a durable metadata copy counts on is durable before
  *      that copy is (kept by the growth path in alloc.c, which syncs the
  *      file before any commit can reference new pages).
+ *  I4. Before a commit writes anything, the durable record names the live
+ *      copy. After an open that did not follow an intact record (torn
+ *      record, record naming a copy that failed, or a damaged header), the
+ *      first commit rewrites page 0 and syncs it first: otherwise a crash
+ *      in its barrier 1 would again find no record, and "the newest valid
+ *      copy" would be that unfinished commit.
+ *  I5. No write shares a power-fail unit with bytes the live state needs:
+ *      every structure is a page of its own and the page is at least the
+ *      unit (or the device is power-safe; pager.c refuses the rest). Page
+ *      0's header shares the record's unit; each metadata copy carries it.
  *
  * A commit is two sync barriers whatever its size: barrier 1 makes every
  * node, the new metadata copy and any protected data page durable; barrier
@@ -20,6 +30,7 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "internal.h"
+#include "layout.h"
 #include "mutant.h"
 
 int mp__add_range(mp_pager *p, uint64_t pg)
@@ -62,6 +73,9 @@ void mp__encode_meta(mp_pager *p, unsigned char *pg, uint64_t generation)
     mp__put32(pg + 64, (uint32_t)mroots);
     mp__put32(pg + 68, d->depth);
     mp__put32(pg + 72, (uint32_t)droots);
+    /* The static header rides along (I5): page 0 may be torn. */
+    memcpy(pg + MP__MD_FILE_MAGIC, MP__HDR_MAGIC, 8);
+    mp__put32(pg + MP__MD_FLAGS, p->hdr_flags);
     r = pg + MP__META_HDR;
     for (uint64_t i = 0; i < mroots; i++, r += MP__REF_SIZE) {
         mp__ref_encode(r, &m->refs[m->depth][i]);
@@ -81,6 +95,32 @@ void mp__encode_record(unsigned char *page0, int sel, uint64_t gen,
     mp__put64(r + 8, gen);
     mp__put32(r + 16, crc);
     mp__put32(r + 20, mp__crc32c(0, r, 20));
+}
+
+void mp__encode_header(unsigned char *h, unsigned log2)
+{
+    memset(h, 0, MP__HDR_SIZE);
+    memcpy(h, MP__HDR_MAGIC, 8);
+    mp__put16(h + MP__HDR_MAJOR, MP_FORMAT_MAJOR);
+    mp__put16(h + MP__HDR_MINOR, MP_FORMAT_MINOR);
+    mp__put32(h + MP__HDR_LOG2, log2);
+    mp__put32(h + MP__HDR_FLAGS, 0);
+    mp__put32(h + MP__HDR_CRC, mp__crc32c(0, h, MP__HDR_CRC));
+}
+
+/*
+ * I4: make page 0 name the live copy, with an intact header, before the
+ * commit writes anything. A crash while this is in flight leaves page 0
+ * torn again, and recovery takes the newest valid copy: the live one,
+ * since nothing newer has been written.
+ */
+static int repair_page0(mp_pager *p)
+{
+    static const struct mp_io_range head = { 0,
+                                             MP__RECORD_OFF + MP__RECORD_SIZE };
+    mp__encode_header(p->base, p->log2);
+    mp__encode_record(p->base, p->live_copy, p->generation, p->live_crc);
+    return mp__io_sync(p, &head, 1);
 }
 
 static int cmp_range(const void *a, const void *b)
@@ -124,6 +164,15 @@ int mp__commit(mp_pager *p, int64_t data_page)
     unsigned char *meta = mp__page(p, 1 + (uint64_t)target);
     uint32_t crc;
     int rc;
+
+    /* Step 0 (I4). */
+    if (p->repair && !MP_MUTANT(MP_MUT_NO_RECORD_REPAIR)) {
+        rc = repair_page0(p);
+        if (rc != MP_OK) {
+            return failed(p, rc);
+        }
+        p->repair = false;
+    }
 
     /* Steps 3 and 4: nodes, then metadata, all into non-live copies (I2). */
     rc = mp__tree_write(p, &p->tree[MP__TREE_MAP]);

@@ -14,6 +14,10 @@
  *      leaves, so a leaf can be copied out without bounds arithmetic.
  *  (5) failed != 0 means a commit failed after it may have written: memory
  *      and disk may differ, and every mutating call is refused.
+ *  (6) repair means page 0 on disk may not name the live copy (recovery
+ *      did not follow an intact record, or the static header was taken
+ *      from a copy): the next commit rewrites and syncs page 0 first
+ *      (FORMAT.md 8, I4).
  */
 #ifndef MP_INTERNAL_H
 #define MP_INTERNAL_H
@@ -30,9 +34,9 @@
 /* Leaves plus at most 8 index levels. */
 #define MP__LEVELS      9
 #define MP__REF_SIZE    24
-#define MP__META_HDR    128
-#define MP__RECORD_OFF  512
-#define MP__RECORD_SIZE 24
+#define MP__META_HDR    128 /* = MP__MD_HDR of layout.h */
+#define MP__RECORD_OFF  512 /* = MP__REC_OFF */
+#define MP__RECORD_SIZE 24  /* = MP__REC_SIZE */
 #define MP__MIN_PAGES   8
 
 /* In-memory only flag bits (never encoded). */
@@ -102,6 +106,10 @@ struct mp_pager {
 
     struct mp__pageset internal; /* internal pages other than map leaves */
 
+    struct mp_io_device device; /* what create and open went by */
+    uint32_t hdr_flags;         /* the static header's flags */
+    bool repair;                /* see (6) */
+
     int live_copy; /* 0: page 1, 1: page 2 */
     uint64_t generation;
     uint32_t live_crc;
@@ -131,6 +139,10 @@ int mp__io_sync(mp_pager *p, const struct mp_io_range *r, size_t n);
 int mp__io_sync_file(mp_pager *p);
 int mp__io_grow(mp_pager *p, uint64_t bytes);
 int mp__io_extend_map(mp_pager *p, uint64_t bytes);
+/* The device under p->file: the backend's answer (version 2), or the
+ * version-1 fallback {512, 0}. MP_EINVAL for an answer that is not a power
+ * of two. */
+int mp__io_device(mp_pager *p, struct mp_io_device *out);
 void mp__fail(mp_pager *p, int code);
 
 /* Geometry. */
@@ -207,6 +219,7 @@ int mp__commit(mp_pager *p, int64_t data_page);
 void mp__encode_meta(mp_pager *p, unsigned char *pg, uint64_t generation);
 void mp__encode_record(unsigned char *page0, int sel, uint64_t gen,
                        uint32_t crc);
+void mp__encode_header(unsigned char *page0, unsigned log2);
 
 /* Recovery (recover.c). */
 int mp__recover(mp_pager *p, uint64_t file_bytes);

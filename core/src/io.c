@@ -39,3 +39,22 @@ int mp__io_extend_map(mp_pager *p, uint64_t bytes)
 {
     return p->file->methods->extend_map(p->file, bytes);
 }
+
+int mp__io_device(mp_pager *p, struct mp_io_device *out)
+{
+    const struct mp_io_methods *m = p->file->methods;
+    int rc;
+
+    if (m->version < 2 || !m->device) {
+        /* Version 1 knew no device: the unit format 1 assumed. */
+        out->sector_size = 512;
+        out->flags = 0;
+        return MP_OK;
+    }
+    rc = m->device(p->file, out);
+    if (rc == MP_OK && (out->sector_size == 0 ||
+                        (out->sector_size & (out->sector_size - 1)))) {
+        rc = MP_EINVAL;
+    }
+    return rc;
+}

@@ -15,6 +15,8 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "mappedpages/io.h"
@@ -274,8 +276,72 @@ static int px_sync_file(struct mp_io_file *file)
     return MP_OK;
 }
 
+/* Filesystem magic numbers (linux/magic.h) of memory-only file systems. */
+#define TMPFS_MAGIC_ 0x01021994L
+#define RAMFS_MAGIC_ 0x858458f6L
+
+/* A power of two read from /sys/dev/block/MAJ:MIN/<rel>, or 0. */
+static uint32_t sysfs_size(unsigned maj, unsigned min, const char *rel)
+{
+    char path[96];
+    unsigned long v = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", maj, min, rel);
+    f = fopen(path, "re");
+    if (!f) {
+        return 0;
+    }
+    if (fscanf(f, "%lu", &v) != 1 || v == 0 || v > (1ul << 24) ||
+        (v & (v - 1))) {
+        v = 0;
+    }
+    fclose(f);
+    return (uint32_t)v;
+}
+
+/*
+ * The power-fail unit (io.h, mp_vfs_posix): msync writes back whole OS
+ * pages, and a drive rewrites whole physical sectors (a 512e drive
+ * read-modify-writes 4 KiB), so the unit is the largest of the two. A
+ * partition's queue/ lives in its disk's directory, one level up.
+ */
+static int px_device(struct mp_io_file *file, struct mp_io_device *out)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    uint32_t unit = (uint32_t)os_page(), dev = 0;
+    struct statfs sfs;
+    struct stat st;
+
+    out->flags = 0;
+    if (fstatfs(f->fd, &sfs) == 0 && ((long)sfs.f_type == TMPFS_MAGIC_ ||
+                                      (long)sfs.f_type == RAMFS_MAGIC_)) {
+        /* Memory only: power loss takes the whole file, a process crash
+         * tears nothing (the page cache survives it). */
+        out->sector_size = unit;
+        out->flags = MP_IO_DEV_POWERSAFE;
+        return MP_OK;
+    }
+    if (fstat(f->fd, &st) == 0) {
+        unsigned maj = major(st.st_dev), min = minor(st.st_dev);
+        static const char *const rel[] = { "queue/physical_block_size",
+                                           "queue/logical_block_size",
+                                           "../queue/physical_block_size",
+                                           "../queue/logical_block_size" };
+        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+            uint32_t v = sysfs_size(maj, min, rel[i]);
+            dev = v > dev ? v : dev;
+        }
+    }
+    if (dev == 0) {
+        dev = 4096; /* unknown device: the common large sector */
+    }
+    out->sector_size = dev > unit ? dev : unit;
+    return MP_OK;
+}
+
 static const struct mp_io_methods posix_methods = {
-    .version = 1,
+    .version = 2,
     .close = px_close,
     .lock = px_lock,
     .size = px_size,
@@ -285,6 +351,7 @@ static const struct mp_io_methods posix_methods = {
     .sync = px_sync,
     .sync_file = px_sync_file,
     .unmap = px_unmap,
+    .device = px_device,
 };
 
 uint64_t mp_io_posix_os_syncs(const struct mp_io_file *file)

@@ -23,6 +23,9 @@
 #define MP_MUT_PROTECTED_NO_DATA_SYNC 6 /* staging page not in barrier 1 */
 #define MP_MUT_DIR_IN_PLACE           7 /* directory block into live copy */
 #define MP_MUT_NODE_IN_PLACE          8 /* map leaf into live copy */
-#define MP_MUT_COUNT                  8
+#define MP_MUT_HEADER_SINGLE_COPY     9 /* page 0's header only (v1) */
+#define MP_MUT_IGNORE_DEVICE          10 /* pages below the unit allowed */
+#define MP_MUT_NO_RECORD_REPAIR       11 /* torn record left unrepaired */
+#define MP_MUT_COUNT                  11
 
 #endif /* MP_MUTANT_H */

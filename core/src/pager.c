@@ -8,7 +8,9 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "internal.h"
+#include "layout.h"
 #include "mappedpages/iter.h"
+#include "mutant.h"
 
 #define DEFAULT_RESERVE ((uint64_t)1 << 40)
 #define CREATE_SUFFIX   ".mp-create"
@@ -48,7 +50,12 @@ static int new_pager(const struct mp_options *opt, mp_pager **out)
         mp_options_init(&defaults);
         opt = &defaults;
     }
-    if (opt->version != MP_OPTIONS_VERSION) {
+    /* Version 1 callers pass the struct without `device`. */
+    if (opt->version != MP_OPTIONS_VERSION && opt->version != 1) {
+        return MP_EINVAL;
+    }
+    if (opt->version >= 2 && opt->device.sector_size &&
+        (opt->device.sector_size & (opt->device.sector_size - 1))) {
         return MP_EINVAL;
     }
     p = opt->mem.alloc ? opt->mem.alloc(opt->mem.ctx, sizeof(*p))
@@ -60,6 +67,9 @@ static int new_pager(const struct mp_options *opt, mp_pager **out)
     p->mem = opt->mem;
     p->vfs = opt->vfs ? opt->vfs : mp_vfs_posix();
     p->readonly = (opt->flags & MP_OPEN_READONLY) != 0;
+    if (opt->version >= 2) {
+        p->device = opt->device; /* sector_size 0: ask the backend */
+    }
     atomic_init(&p->iterators, 0);
     atomic_init(&p->internal.sorted, NULL);
     *out = p;
@@ -108,14 +118,29 @@ static uint64_t reserve_for(const struct mp_options *opt, uint64_t bytes)
     return r < bytes ? bytes : r;
 }
 
-static void write_static_header(unsigned char *h, unsigned log2)
+/*
+ * The device rule (FORMAT.md 2.3): every structure the format writes sits
+ * in pages of its own, so a page of at least the power-fail unit never
+ * shares a unit with another; a smaller page does, and only a power-safe
+ * device keeps the neighbours' bytes. Asks the backend unless the caller
+ * stated the device.
+ */
+static int device_rule(mp_pager *p)
 {
-    memset(h, 0, 64);
-    memcpy(h, "MAPPEDPG", 8);
-    mp__put16(h + 8, MP_FORMAT_MAJOR);
-    mp__put16(h + 10, MP_FORMAT_MINOR);
-    mp__put32(h + 12, log2);
-    mp__put32(h + 60, mp__crc32c(0, h, 60));
+    if (p->device.sector_size == 0) {
+        int rc = mp__io_device(p, &p->device);
+        if (rc != MP_OK) {
+            return rc;
+        }
+    }
+    if (MP_MUTANT(MP_MUT_IGNORE_DEVICE)) {
+        return MP_OK;
+    }
+    if (p->page_size < p->device.sector_size &&
+        !(p->device.flags & MP_IO_DEV_POWERSAFE)) {
+        return MP_EDEVICE;
+    }
+    return MP_OK;
 }
 
 /* Build a fresh, empty file in the already created and mapped p->file. */
@@ -138,7 +163,7 @@ static int build_new(mp_pager *p)
     if (rc != MP_OK) {
         return rc;
     }
-    write_static_header(p->base, p->log2);
+    mp__encode_header(p->base, p->log2);
     /* Copy B (page 2) stays zero; the first commit writes copy A. */
     p->live_copy = 1;
     p->generation = 0;
@@ -195,6 +220,10 @@ int mp_pager_create(const char *path, size_t page_size,
         if (rc != MP_OK) {
             goto out_file;
         }
+    }
+    rc = device_rule(p);
+    if (rc != MP_OK) {
+        goto out_file;
     }
     p->file_bytes = MP__MIN_PAGES * (uint64_t)page_size;
     rc = p->file->methods->grow(p->file, p->file_bytes);
@@ -263,31 +292,48 @@ out_pager:
     return rc;
 }
 
-/* Static header checks (FORMAT.md section 2.1). */
+/*
+ * Static header checks (FORMAT.md 2.1 and 9.1): page 0's header when it is
+ * intact, else the copy of it that every metadata copy carries. The
+ * verdicts and the search are layout.h's, which the checker shares.
+ */
 static int check_header(mp_pager *p, size_t want)
 {
-    const unsigned char *h = p->base;
-    unsigned log2;
+    struct mp__hdr_info hi;
 
-    if (memcmp(h, "MAPPEDPG", 8) != 0 ||
-        mp__crc32c(0, h, 60) != mp__le32(h + 60)) {
-        return MP_ECORRUPT_SUPER;
-    }
-    if (mp__le16(h + 8) != MP_FORMAT_MAJOR) {
+    switch (mp__hdr_check(p->base)) {
+    case MP__HV_OK:
+        mp__hdr_decode(p->base, &hi);
+        break;
+    case MP__HV_DAMAGED:
+        /* A torn page 0 (the record shares its unit with the header). */
+        if (MP_MUTANT(MP_MUT_HEADER_SINGLE_COPY) ||
+            !mp__hdr_from_copies(p->base, p->file_bytes, &hi)) {
+            return MP_ECORRUPT_SUPER;
+        }
+        if (hi.major != MP_FORMAT_MAJOR) {
+            return MP_EVERSION;
+        }
+        if (hi.flags & ~MP__HDR_KNOWN_FLG) {
+            return MP_ECORRUPT_SUPER;
+        }
+        p->repair = true;
+        break;
+    case MP__HV_VERSION:
         return MP_EVERSION;
-    }
-    if (mp__le32(h + 16) != 0) {
+    case MP__HV_LOG2:
+        return MP_EPAGESIZE;
+    case MP__HV_FLAGS:
+    case MP__HV_RESERVED:
+    default:
         return MP_ECORRUPT_SUPER;
     }
-    log2 = mp__le32(h + 12);
-    if (log2 < 10 || log2 > 24) {
+    if (want && want != (size_t)1 << hi.log2) {
         return MP_EPAGESIZE;
     }
-    if (want && want != (size_t)1 << log2) {
-        return MP_EPAGESIZE;
-    }
-    p->log2 = log2;
-    p->page_size = (size_t)1 << log2;
+    p->log2 = hi.log2;
+    p->page_size = (size_t)1 << hi.log2;
+    p->hdr_flags = hi.flags;
     if (p->file_bytes < 3 * (uint64_t)p->page_size) {
         return MP_ECORRUPT_SUPER;
     }
@@ -346,11 +392,28 @@ int mp_pager_open(const char *path, size_t page_size,
     if (rc != MP_OK) {
         goto out_pager;
     }
+    if (!p->readonly) {
+        /* A reader writes nothing, so no unit of its can be torn. */
+        rc = device_rule(p);
+        if (rc != MP_OK) {
+            goto out_pager;
+        }
+    } else if (p->device.sector_size == 0) {
+        rc = mp__io_device(p, &p->device);
+        if (rc != MP_OK) {
+            goto out_pager;
+        }
+    }
     mp__tree_init(p, &p->tree[MP__TREE_MAP], MP__TREE_MAP);
     mp__tree_init(p, &p->tree[MP__TREE_DIR], MP__TREE_DIR);
     rc = mp__recover(p, p->file_bytes);
     if (rc != MP_OK) {
         goto out_pager;
+    }
+    /* Page 0 does not name the copy in use: the first commit rewrites it
+     * before anything else (FORMAT.md 8, I4). */
+    if (p->recovery.reason != MP_RECOVERY_RECORD) {
+        p->repair = true;
     }
     *out = p;
     return MP_OK;
@@ -383,6 +446,11 @@ bool mp_pager_is_readonly(const mp_pager *p)
 void mp_pager_recovery(const mp_pager *p, struct mp_recovery_info *info)
 {
     *info = p->recovery;
+}
+
+void mp_pager_device(const mp_pager *p, struct mp_io_device *out)
+{
+    *out = p->device;
 }
 
 void mp_pager_stats(const mp_pager *p, struct mp_pager_stats *stats)

@@ -10,6 +10,7 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "internal.h"
+#include "layout.h"
 #include "mutant.h"
 
 struct meta_hdr {
@@ -42,7 +43,8 @@ static bool header_ok(const mp_pager *p, int c, uint64_t file_bytes,
         mp__crc32c(0, m + 8, h->used - 8) != h->crc) {
         return false;
     }
-    if (mp__le16(m + 12) != MP_FORMAT_MAJOR || mp__le32(m + 56) != p->log2) {
+    if (mp__le16(m + 12) != MP_FORMAT_MAJOR || mp__le32(m + 56) != p->log2 ||
+        !mp__md_static_ok(m, p->hdr_flags)) {
         return false;
     }
     h->generation = mp__le64(m + 16);

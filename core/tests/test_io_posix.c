@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -308,6 +310,10 @@ static void huge_reservations_are_cut_down(void **state)
 /* NULL options mean the defaults: posix, read-write, locked. */
 static void null_options_mean_defaults(void **state)
 {
+    /* Defaults ask the device: /tmp's unit is 4 KiB here, so 4 KiB pages. */
+    enum {
+        DEFAULT_PS = 4096
+    };
     const char *path = mpt_path("io_defaults.mp");
     mp_pager *p = NULL, *q = NULL;
     mp_pgno pg;
@@ -316,10 +322,10 @@ static void null_options_mean_defaults(void **state)
         skip(); /* the default 1 TiB reservation crawls under valgrind */
     }
     remove(path);
-    assert_int_equal(mp_pager_create(path, PS, NULL, &p), MP_OK);
+    assert_int_equal(mp_pager_create(path, DEFAULT_PS, NULL, &p), MP_OK);
     assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
     /* Locked: a second writer is refused. */
-    assert_int_equal(mp_pager_open(path, PS, NULL, &q), MP_ELOCKED);
+    assert_int_equal(mp_pager_open(path, DEFAULT_PS, NULL, &q), MP_ELOCKED);
     assert_null(q);
     assert_int_equal(mp_pager_close(p), MP_OK);
     assert_int_equal(mp_pager_open(path, 0, NULL, &p), MP_OK);
@@ -625,9 +631,135 @@ static void a_commit_costs_two_os_sync_calls(void **state)
     watched_file = NULL;
 }
 
+/* ---- the device (io.h mp_io_methods.device, FORMAT.md 2.3) ---------- */
+
+/* The largest of /sys/dev/block/M:m/{,../}queue/{physical,logical}_block_size.
+ */
+static uint32_t sysfs_unit(dev_t dev)
+{
+    static const char *const rel[] = { "queue/physical_block_size",
+                                       "queue/logical_block_size",
+                                       "../queue/physical_block_size",
+                                       "../queue/logical_block_size" };
+    uint32_t best = 0;
+    for (size_t i = 0; i < 4; i++) {
+        char path[128];
+        unsigned long v = 0;
+        FILE *f;
+        snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major(dev),
+                 minor(dev), rel[i]);
+        f = fopen(path, "r");
+        if (f) {
+            if (fscanf(f, "%lu", &v) == 1 && v > best) {
+                best = (uint32_t)v;
+            }
+            fclose(f);
+        }
+    }
+    return best;
+}
+
+static void device_of(const char *path, struct mp_io_device *dev)
+{
+    const struct mp_vfs *px = mp_vfs_posix();
+    struct mp_io_file *f;
+    int os = 0;
+    remove(path);
+    assert_int_equal(px->open(px, path, MP_IO_CREATE, &f, &os), MP_OK);
+    assert_true(f->methods->version >= 2);
+    assert_non_null(f->methods->device);
+    assert_int_equal(f->methods->device(f, dev), MP_OK);
+    assert_int_equal(f->methods->close(f), MP_OK);
+    remove(path);
+}
+
+/* /tmp here is ext4 on a disk: the unit is the largest of the OS page and
+ * the disk's sectors, and the device is not power-safe. */
+static void posix_reports_the_disk_unit_on_a_disk_file_system(void **state)
+{
+    const char *path = "/tmp/mp-device-probe.mp";
+    uint32_t os_page = (uint32_t)sysconf(_SC_PAGESIZE), want;
+    struct mp_io_device dev;
+    struct statfs sfs;
+    struct stat st;
+    (void)state;
+    assert_int_equal(statfs("/tmp", &sfs), 0);
+    if (sfs.f_type == 0x01021994) {
+        fail_msg("/tmp is tmpfs: this test needs a disk file system there");
+    }
+    assert_int_equal(stat("/tmp", &st), 0);
+    want = sysfs_unit(st.st_dev);
+    if (want == 0) {
+        want = 4096;
+    }
+    if (want < os_page) {
+        want = os_page;
+    }
+    device_of(path, &dev);
+    assert_int_equal(dev.sector_size, want);
+    assert_int_equal(dev.flags, 0);
+    assert_true(dev.sector_size >= 4096);
+}
+
+/* tmpfs does not survive power loss at all: power-safe, the OS page. */
+static void posix_reports_tmpfs_as_power_safe(void **state)
+{
+    struct mp_io_device dev;
+    struct statfs sfs;
+    (void)state;
+    if (statfs("/dev/shm", &sfs) != 0 || sfs.f_type != 0x01021994) {
+        fail_msg("/dev/shm is not a tmpfs mount: cannot test tmpfs");
+    }
+    device_of("/dev/shm/mp-device-probe.mp", &dev);
+    assert_int_equal(dev.sector_size, (uint32_t)sysconf(_SC_PAGESIZE));
+    assert_int_equal(dev.flags, MP_IO_DEV_POWERSAFE);
+}
+
+/* Pages below the unit of a disk that is not power-safe: create refuses
+ * and leaves nothing; a read-write open refuses; a read-only open and a
+ * stated device are allowed. */
+static void small_pages_on_a_disk_are_refused_with_edevice(void **state)
+{
+    const char *path = "/tmp/mp-device-small.mp";
+    const char *tmp = "/tmp/mp-device-small.mp.mp-create";
+    struct mp_io_device dev;
+    struct mp_options opt;
+    struct stat st;
+    mp_pager *p = NULL;
+    (void)state;
+    remove(path);
+    mp_options_init(&opt);
+    opt.reserve_bytes = (uint64_t)1 << 24;
+    assert_int_equal(mp_pager_create(path, 1024, &opt, &p), MP_EDEVICE);
+    assert_null(p);
+    assert_int_equal(stat(path, &st), -1);
+    assert_int_equal(stat(tmp, &st), -1);
+    opt.device.sector_size = 1024; /* as if the caller knew better */
+    assert_int_equal(mp_pager_create(path, 1024, &opt, &p), MP_OK);
+    mp_pager_device(p, &dev);
+    assert_int_equal(dev.sector_size, 1024);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    opt.device.sector_size = 0; /* ask the backend again */
+    assert_int_equal(mp_pager_open(path, 0, &opt, &p), MP_EDEVICE);
+    assert_null(p);
+    opt.flags = MP_OPEN_READONLY;
+    assert_int_equal(mp_pager_open(path, 0, &opt, &p), MP_OK);
+    mp_pager_device(p, &dev);
+    assert_true(dev.sector_size >= 4096);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    remove(path);
+    opt.flags = 0;
+    assert_int_equal(mp_pager_create(path, 4096, &opt, &p), MP_OK);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    remove(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(posix_reports_the_disk_unit_on_a_disk_file_system),
+        cmocka_unit_test(posix_reports_tmpfs_as_power_safe),
+        cmocka_unit_test(small_pages_on_a_disk_are_refused_with_edevice),
         cmocka_unit_test(open_reports_existing_and_impossible_names),
         cmocka_unit_test(pager_refuses_a_directory_and_a_missing_directory),
         cmocka_unit_test(rename_never_replaces),

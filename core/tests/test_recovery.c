@@ -212,6 +212,19 @@ static void record_naming_a_stale_valid_copy_is_not_trusted(void **state)
     mp_pager_close(p);
 }
 
+/* The record names copy `copy` by generation and checksum again. */
+static void fix_record_for(const char *path, int copy)
+{
+    unsigned char rec[24], m[24];
+    assert_int_equal(mpt_peek(path, (uint64_t)(1 + copy) * PS, m, 24), 0);
+    assert_int_equal(mpt_peek(path, 512, rec, 24), 0);
+    mp__put32(rec + 4, (uint32_t)copy);
+    memcpy(rec + 8, m + 16, 8); /* generation */
+    memcpy(rec + 16, m + 4, 4); /* the copy's checksum */
+    mp__put32(rec + 20, mp__crc32c(0, rec, 20));
+    assert_int_equal(mpt_poke(path, 512, rec, 24), 0);
+}
+
 static void superblock_damage_gives_clear_errors(void **state)
 {
     mp_pgno pg;
@@ -220,16 +233,16 @@ static void superblock_damage_gives_clear_errors(void **state)
     mp_pager *p;
     (void)state;
 
-    path = two_commits("magic.mp", &pg);
+    /* Page 0's header is damaged but each copy carries it: no copy does
+     * either, so it is not a mappedpages file. */
+    path = two_commits("nocopy.mp", &pg);
     mpt_flip(path, 0);
-    assert_int_equal(try_open(path, PS, &p), MP_ECORRUPT_SUPER);
-
-    path = two_commits("hdrcrc.mp", &pg);
-    mpt_flip(path, 62);
+    mpt_flip(path, PS + 76);
+    mpt_flip(path, 2 * PS + 76);
     assert_int_equal(try_open(path, PS, &p), MP_ECORRUPT_SUPER);
 
     path = two_commits("major.mp", &pg);
-    b = 2;
+    b = 3;
     assert_int_equal(mpt_poke(path, 8, &b, 1), 0);
     fix_header_crc(path);
     assert_int_equal(try_open(path, PS, &p), MP_EVERSION);
@@ -249,6 +262,126 @@ static void superblock_damage_gives_clear_errors(void **state)
     assert_int_equal(mpt_poke(path, 12, &b, 1), 0);
     fix_header_crc(path);
     assert_int_equal(try_open(path, 0, &p), MP_EPAGESIZE);
+}
+
+/* FORMAT.md 9.1: a damaged page-0 header is taken from a metadata copy,
+ * the state is the committed one, and the next commit rewrites page 0. */
+static void damaged_header_is_taken_from_a_copy(void **state)
+{
+    static const uint64_t spots[] = { 0, 62 }; /* magic, CRC */
+    unsigned char h[64];
+    mp_pgno pg, pg2;
+    const void *ro;
+    (void)state;
+    for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
+        char name[32];
+        const char *path;
+        snprintf(name, sizeof(name), "hdrcopy%zu.mp", i);
+        path = two_commits(name, &pg);
+        mp_pager *p = NULL;
+        struct mp_recovery_info ri;
+        mpt_flip(path, spots[i]);
+        assert_int_equal(try_open(path, 0, &p), MP_OK);
+        assert_int_equal(mp_pager_page_size(p), PS);
+        mp_pager_recovery(p, &ri);
+        assert_int_equal(ri.reason, MP_RECOVERY_RECORD);
+        assert_int_equal(ri.generation, 2);
+        assert_int_equal(mp_pager_get(p, pg, &ro), MP_OK);
+        assert_int_equal(mp_pager_alloc(p, &pg2), MP_OK);
+        mp_pager_close(p);
+        assert_int_equal(mpt_peek(path, 0, h, 64), 0);
+        assert_memory_equal(h, "MAPPEDPG", 8);
+        assert_int_equal(mp__crc32c(0, h, 60), mp__le32(h + 60));
+    }
+}
+
+/* Page 0 all garbage (zeros here): header from a copy, record torn, the
+ * newest valid copy; the next commit rewrites page 0 whole. */
+static void page_0_lost_whole_opens_and_is_repaired(void **state)
+{
+    static unsigned char zero[PS];
+    struct mp_recovery_info ri;
+    unsigned char h[64];
+    mp_pgno pg, pg2;
+    const char *path = two_commits("page0.mp", &pg);
+    mp_pager *p = NULL;
+    (void)state;
+    assert_int_equal(mpt_poke(path, 0, zero, PS), 0);
+    assert_int_equal(try_open(path, PS, &p), MP_OK);
+    mp_pager_recovery(p, &ri);
+    assert_int_equal(ri.reason, MP_RECOVERY_TORN_RECORD);
+    assert_int_equal(ri.generation, 2);
+    assert_int_equal(mp_pager_alloc(p, &pg2), MP_OK);
+    mp_pager_close(p);
+    assert_int_equal(mpt_peek(path, 0, h, 64), 0);
+    assert_memory_equal(h, "MAPPEDPG", 8);
+    assert_int_equal(try_open(path, PS, &p), MP_OK);
+    mp_pager_recovery(p, &ri);
+    assert_int_equal(ri.reason, MP_RECOVERY_RECORD);
+    assert_int_equal(ri.generation, 3);
+    mp_pager_close(p);
+}
+
+/* Format 1 files are refused, not upgraded (FORMAT.md 2.1). */
+static void format_1_files_are_refused(void **state)
+{
+    mp_pgno pg;
+    const char *path = two_commits("v1.mp", &pg);
+    unsigned char b = 1;
+    mp_pager *p = NULL;
+    (void)state;
+    assert_int_equal(mpt_poke(path, 8, &b, 1), 0);
+    fix_header_crc(path);
+    assert_int_equal(try_open(path, PS, &p), MP_EVERSION);
+    assert_null(p);
+}
+
+/* Issue 12 item 7a: bytes 20-59 of an intact header are reserved zeros. */
+static void nonzero_reserved_header_bytes_are_refused(void **state)
+{
+    static const uint64_t spots[] = { 20, 59 };
+    mp_pgno pg;
+    (void)state;
+    for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
+        char name[32];
+        const char *path;
+        snprintf(name, sizeof(name), "hdrres%zu.mp", i);
+        path = two_commits(name, &pg);
+        unsigned char b = 0x01;
+        mp_pager *p = NULL;
+        assert_int_equal(mpt_poke(path, spots[i], &b, 1), 0);
+        fix_header_crc(path);
+        assert_int_equal(try_open(path, PS, &p), MP_ECORRUPT_SUPER);
+        assert_null(p);
+    }
+}
+
+/* Issue 12 item 7b: bytes 88-127 of a metadata copy are reserved zeros; a
+ * copy with others does not validate, even when the record names it. */
+static void nonzero_reserved_copy_bytes_fail_the_copy(void **state)
+{
+    static const uint64_t spots[] = { 88, 127 };
+    mp_pgno pg;
+    (void)state;
+    for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
+        char name[32];
+        const char *path;
+        snprintf(name, sizeof(name), "mdres%zu.mp", i);
+        path = two_commits(name, &pg);
+        struct mp_recovery_info ri;
+        unsigned char b = 0x01;
+        mp_pager *p = NULL;
+        /* Copy B (page 2) holds generation 2, the one the record names. */
+        assert_int_equal(mpt_poke(path, 2 * PS + spots[i], &b, 1), 0);
+        fix_meta_crc(path, 1);
+        fix_record_for(path, 1);
+        assert_int_equal(try_open(path, PS, &p), MP_OK);
+        mp_pager_recovery(p, &ri);
+        assert_int_equal(ri.reason, MP_RECOVERY_BAD_SELECTED);
+        assert_int_equal(ri.chosen_copy, 0);
+        assert_int_equal(ri.generation, 1);
+        mp_pager_close(p);
+    }
 }
 
 static void truncated_files_are_refused(void **state)
@@ -344,6 +477,11 @@ int main(void)
         cmocka_unit_test(torn_record_takes_the_newer_valid_copy),
         cmocka_unit_test(record_naming_a_stale_valid_copy_is_not_trusted),
         cmocka_unit_test(superblock_damage_gives_clear_errors),
+        cmocka_unit_test(damaged_header_is_taken_from_a_copy),
+        cmocka_unit_test(page_0_lost_whole_opens_and_is_repaired),
+        cmocka_unit_test(format_1_files_are_refused),
+        cmocka_unit_test(nonzero_reserved_header_bytes_are_refused),
+        cmocka_unit_test(nonzero_reserved_copy_bytes_fail_the_copy),
         cmocka_unit_test(truncated_files_are_refused),
         cmocka_unit_test(metadata_pointing_past_the_file_is_refused),
         cmocka_unit_test(hostile_numbers_in_a_valid_copy_are_refused),

@@ -564,8 +564,20 @@ static int ff_unmap(struct mp_io_file *file)
     return MP_OK;
 }
 
+/* The simulated device: a torn unit is one sector; without garbage an
+ * unchanged sector is always kept, which is power-safe overwrite. */
+static int ff_device(struct mp_io_file *file, struct mp_io_device *out)
+{
+    struct faultfs__handle *h = H(file);
+    pthread_mutex_lock(&h->fs->mu);
+    out->sector_size = h->fs->cfg.sector_size;
+    out->flags = h->fs->cfg.garbage ? 0 : MP_IO_DEV_POWERSAFE;
+    pthread_mutex_unlock(&h->fs->mu);
+    return MP_OK;
+}
+
 static const struct mp_io_methods faultfs_methods = {
-    .version = 1,
+    .version = 2,
     .close = ff_close,
     .lock = ff_lock,
     .size = ff_size,
@@ -575,6 +587,7 @@ static const struct mp_io_methods faultfs_methods = {
     .sync = ff_sync,
     .sync_file = ff_sync_file,
     .unmap = ff_unmap,
+    .device = ff_device,
 };
 
 /* ---- vfs ---------------------------------------------------------------- */

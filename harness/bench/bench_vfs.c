@@ -83,9 +83,29 @@ static int tf_unmap(struct mp_io_file *f)
     return INNER(f)->methods->unmap(INNER(f));
 }
 
+static int tf_device(struct mp_io_file *f, struct mp_io_device *out)
+{
+    const struct mp_io_methods *m = INNER(f)->methods;
+    if (m->version < 2 || !m->device) {
+        out->sector_size = 512; /* what the pager assumes of version 1 */
+        out->flags = 0;
+        return MP_OK;
+    }
+    return m->device(INNER(f), out);
+}
+
 static const struct mp_io_methods timed_methods = {
-    1,      tf_close,  tf_lock, tf_size,      tf_grow,
-    tf_map, tf_extend, tf_sync, tf_sync_file, tf_unmap,
+    .version = 2,
+    .close = tf_close,
+    .lock = tf_lock,
+    .size = tf_size,
+    .grow = tf_grow,
+    .map = tf_map,
+    .extend_map = tf_extend,
+    .sync = tf_sync,
+    .sync_file = tf_sync_file,
+    .unmap = tf_unmap,
+    .device = tf_device,
 };
 
 static int tv_open(const struct mp_vfs *vfs, const char *path, unsigned fl,

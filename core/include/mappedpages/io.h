@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 /** Version of struct mp_io_methods and struct mp_vfs described here. */
-#define MP_IO_VERSION 1
+#define MP_IO_VERSION 2
 
 /** A byte range of the file: [offset, offset + length). */
 struct mp_io_range {
@@ -57,6 +57,32 @@ enum mp_io_lock_mode {
     MP_IO_UNLOCK = 0,
     MP_IO_LOCK_SHARED = 1,
     MP_IO_LOCK_EXCLUSIVE = 2,
+};
+
+/**
+ * What a backend knows of the device under a file (mp_io_methods.device),
+ * in the manner of SQLite's xSectorSize and xDeviceCharacteristics.
+ */
+struct mp_io_device {
+    /**
+     * The power-fail unit in bytes, a power of two: when power fails while
+     * a write is in flight, the bytes of every unit the write touches may
+     * be old, new or (unless MP_IO_DEV_POWERSAFE) garbage; other units
+     * keep their bytes.
+     */
+    uint32_t sector_size;
+    /** enum mp_io_device_flags. */
+    uint32_t flags;
+};
+
+/** Flags of struct mp_io_device. */
+enum mp_io_device_flags {
+    /**
+     * Power-safe overwrite (SQLite's SQLITE_IOCAP_POWERSAFE_OVERWRITE): a
+     * unit in flight never damages bytes that the write did not change;
+     * each changed unit is old or new as a whole.
+     */
+    MP_IO_DEV_POWERSAFE = 1 << 0,
 };
 
 struct mp_io_methods;
@@ -144,6 +170,18 @@ struct mp_io_methods {
 
     /** Drop the mapping (no implicit sync). Safe when nothing is mapped. */
     int (*unmap)(struct mp_io_file *file);
+
+    /* Valid from version 2. */
+
+    /**
+     * Describe the device the file lives on (struct mp_io_device). A
+     * backend that cannot tell answers with a safe default (a large unit,
+     * not power-safe) rather than failing; MP_EIO only if the file itself
+     * cannot be asked. The pager asks once per create or open. A version-1
+     * backend has no such method: the pager then assumes
+     * { 512, 0 }, the unit format 1 was designed for (FORMAT.md 2.3).
+     */
+    int (*device)(struct mp_io_file *file, struct mp_io_device *out);
 };
 
 /** A backend: how files are opened and named. */
@@ -183,6 +221,14 @@ struct mp_vfs {
 /**
  * The production backend: POSIX files, mmap, msync(MS_SYNC), ftruncate,
  * fsync and flock. Returns a static object; never NULL; thread-safe.
+ *
+ * Its device method reports: on tmpfs and ramfs (contents that do not
+ * survive power loss, so nothing can be torn by it) the OS page size,
+ * power-safe; elsewhere the largest of the OS page size (msync writes
+ * whole OS pages back), the block device's logical_block_size and its
+ * physical_block_size (read from /sys/dev/block/MAJ:MIN/), not power-safe;
+ * and when the block device cannot be found, the larger of 4096 and the OS
+ * page size, not power-safe.
  */
 MP_API const struct mp_vfs *mp_vfs_posix(void);
 

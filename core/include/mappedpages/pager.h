@@ -86,8 +86,11 @@ struct mp_allocator_hooks {
     void *ctx;
 };
 
-/** Version of struct mp_options described here. */
-#define MP_OPTIONS_VERSION 1
+/**
+ * Version of struct mp_options described here. Version 2 added `device`;
+ * a struct of version 1 (without it) is still accepted.
+ */
+#define MP_OPTIONS_VERSION 2
 
 /** Options for create and open. Initialise with mp_options_init(). */
 struct mp_options {
@@ -106,6 +109,19 @@ struct mp_options {
     uint64_t reserve_bytes;
     /** Memory hooks for the pager's own bookkeeping. */
     struct mp_allocator_hooks mem;
+
+    /* Version 2. */
+
+    /**
+     * The device under the file, as the caller knows it: sector_size 0
+     * (the default) means ask the backend (mp_io_methods.device);
+     * otherwise a power of two (else MP_EINVAL) that replaces the
+     * backend's whole answer, flags included. The rule it feeds: a file
+     * whose page size is below sector_size on a device that is not
+     * MP_IO_DEV_POWERSAFE is refused by create and by a read-write open
+     * with MP_EDEVICE (FORMAT.md 2.3).
+     */
+    struct mp_io_device device;
 };
 
 /** Fill *opt with defaults (posix backend, read-write, locked). */
@@ -124,7 +140,10 @@ MP_API void mp_options_init(struct mp_options *opt);
  *                        refused with MP_EINVAL.
  * @param[out] out        the new pager; NULL on failure.
  * @return MP_OK; MP_EPAGESIZE (bad page size); MP_EEXIST; MP_ENOENT (no such
- *         directory); MP_EIO; MP_ENOSPC; MP_ENOMEM; MP_EINVAL.
+ *         directory); MP_EIO; MP_ENOSPC; MP_ENOMEM; MP_EINVAL; MP_EDEVICE
+ *         (page_size is below the device's power-fail unit and the device
+ *         is not power-safe: see struct mp_options.device; nothing is
+ *         left behind).
  * Ownership: the caller owns *out and releases it with mp_pager_close().
  */
 MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
@@ -134,11 +153,14 @@ MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
 /**
  * Open an existing file and run recovery.
  *
- * Recovery validates the superblock, picks the live metadata copy by the
- * commit record in page 0, checks every checksum of the structures the
+ * Recovery validates the superblock (taking the static header from a
+ * metadata copy when page 0's is damaged), picks the live metadata copy by
+ * the commit record in page 0, checks every checksum of the structures the
  * copy refers to, and falls back to the other copy when the record is torn
  * or the chosen copy does not validate. What it chose is reported by
- * mp_pager_recovery(). Recovery writes nothing.
+ * mp_pager_recovery(). Recovery writes nothing; when it did not simply
+ * follow an intact record, the first commit of a read-write pager first
+ * rewrites page 0 to name the copy in use (FORMAT.md 8, I4).
  *
  * @param[in]  path       file name.
  * @param[in]  page_size  the page size the caller expects, or 0 to accept
@@ -148,9 +170,13 @@ MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
  * @return MP_OK; MP_ENOENT; MP_ELOCKED (another writer holds the file, or
  *         a writer is asked for while readers hold it); MP_ECORRUPT_SUPER
  *         (not a mappedpages file, or truncated below 3 pages);
- *         MP_EVERSION (newer major format version); MP_EPAGESIZE (page size
- *         differs from page_size); MP_ECORRUPT_META (neither metadata copy
- *         validates); MP_EIO; MP_ENOMEM; MP_EINVAL.
+ *         MP_EVERSION (a major format version other than
+ *         MP_FORMAT_MAJOR: format 1 files are refused, not upgraded);
+ *         MP_EPAGESIZE (page size differs from page_size); MP_ECORRUPT_META
+ *         (neither metadata copy validates); MP_EDEVICE (read-write open of
+ *         a file whose page size is below the device's power-fail unit on
+ *         a device that is not power-safe; a read-only open is allowed,
+ *         since it writes nothing); MP_EIO; MP_ENOMEM; MP_EINVAL.
  */
 MP_API MP_NODISCARD int mp_pager_open(const char *path, size_t page_size,
                                       const struct mp_options *opt,
@@ -306,6 +332,12 @@ struct mp_recovery_info {
 MP_API void mp_pager_recovery(const mp_pager *pager,
                               struct mp_recovery_info *info);
 
+/**
+ * The device description the pager went by at create or open: the
+ * caller's (struct mp_options.device) or the backend's answer. Never fails.
+ */
+MP_API void mp_pager_device(const mp_pager *pager, struct mp_io_device *out);
+
 /** Counters of what the pager asked of its backend since open. */
 struct mp_pager_stats {
     uint64_t commits;       /**< allocation-state commits */
@@ -331,7 +363,7 @@ MP_API void mp_pager_last_failure(const mp_pager *pager, int *code,
 MP_API unsigned mp_version(void);
 
 /** On-disk format version this library writes. */
-#define MP_FORMAT_MAJOR 1
+#define MP_FORMAT_MAJOR 2
 #define MP_FORMAT_MINOR 0
 
 #define MP_VERSION_MAJOR 0

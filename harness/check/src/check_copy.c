@@ -15,6 +15,7 @@
 #include "check_internal.h"
 #include "crc32c.h"
 #include "endian.h"
+#include "layout.h"
 
 static void decode_meta(const unsigned char *m, struct mph__ck_meta *h)
 {
@@ -77,6 +78,22 @@ static bool header_check(const struct mph__ck_img *im, struct mph__ck_copy *c,
     if (h->log2 != im->log2) {
         mph__ck_fail(c, "log2(page size) %" PRIu32 ", the superblock says %u",
                      h->log2, im->log2);
+        return false;
+    }
+    if (!mp__md_static_ok(m, im->flags)) {
+        /* layout.h decides; the message says which part failed. */
+        if (memcmp(m + MP__MD_FILE_MAGIC, MP__HDR_MAGIC, 8) != 0) {
+            mph__ck_fail(c, "does not carry the static header (bytes 76-83 "
+                            "are not \"MAPPEDPG\")");
+        } else if (mp__le32(m + MP__MD_FLAGS) != im->flags) {
+            mph__ck_fail(
+                c, "flags 0x%08" PRIx32 ", the superblock says 0x%08" PRIx32,
+                mp__le32(m + MP__MD_FLAGS), im->flags);
+        } else {
+            mph__ck_fail(c,
+                         "reserved bytes %" PRIu32 "-%" PRIu32 " are not zero",
+                         mp__md_reserved.from, mp__md_reserved.to - 1);
+        }
         return false;
     }
     if (h->total < MPH_CK_MIN_PAGES || h->total > MP_MAX_PAGES) {
@@ -225,11 +242,10 @@ static void deep_header_checks(const struct mph__ck_img *im,
 {
     uint64_t b = 8 * (uint64_t)im->ps, g = (c->h.total - 1) / b;
 
+    (void)m;
     if (c->h.minor > MP_FORMAT_MINOR) {
         mph__ck_cnote(c, "format minor %u is newer than this checker's %d",
                       c->h.minor, MP_FORMAT_MINOR);
-    } else if (!all_zero(m + 76, MPH_CK_META_HDR - 76)) {
-        mph__ck_deep(c, "reserved bytes 76-127 of the header are not zero");
     }
     /* Growth rounds a total that would end a group within its leaf copies
      * up to the group's third page (FORMAT.md section 3). */

@@ -167,6 +167,24 @@ static void compare_pages(const mp_pager *p, const struct mph__ck_copy *u,
     }
 }
 
+/* The device rule (FORMAT.md 2.3): the read-only open applies none, so
+ * say what a writer would meet, naming both sizes. */
+static void device(const mp_pager *p, struct mph_check_report *r)
+{
+    struct mp_io_device dev;
+    mp_pager_device(p, &dev);
+    r->device_sector = dev.sector_size;
+    r->device_flags = dev.flags;
+    if (r->page_size < dev.sector_size && !(dev.flags & MP_IO_DEV_POWERSAFE)) {
+        mph__ck_msg(r, MPH_CHECK_CLEAN,
+                    "device: pages of %" PRIu64
+                    " bytes are smaller than the device's %" PRIu32
+                    "-byte power-fail unit, which is not power-safe: a "
+                    "read-write open fails with MP_EDEVICE",
+                    r->page_size, dev.sector_size);
+    }
+}
+
 void mph__ck_cross(const struct mp_vfs *vfs, const char *path, size_t want_ps,
                    const struct mph__ck_copy *chosen,
                    struct mph_check_report *r)
@@ -200,6 +218,7 @@ void mph__ck_cross(const struct mp_vfs *vfs, const char *path, size_t want_ps,
     if (rc != MP_OK) {
         return;
     }
+    device(p, r);
     compare_recovery(p, r);
     if (chosen && r->cross_check == MPH_CROSS_AGREES) {
         compare_counts(p, chosen, r);

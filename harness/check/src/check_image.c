@@ -9,6 +9,7 @@
 #include "check_internal.h"
 #include "crc32c.h"
 #include "endian.h"
+#include "layout.h"
 
 #define DUMP_LIMIT 32
 
@@ -26,67 +27,106 @@ static bool zero_range(const unsigned char *b, size_t from, size_t to)
 }
 
 /*
- * The static header. Returns what open would return at this stage; on
- * MP_OK or a page-size mismatch (*mismatch set) im->ps and im->log2 hold
- * the file's own page size and the rest of the file can be read.
+ * The static header (FORMAT.md 2.1 and 9.1), judged by layout.h as open
+ * judges it. Returns what open would return at this stage; on MP_OK or a
+ * page-size mismatch (*mismatch set) im->ps and im->log2 hold the file's
+ * own page size and the rest of the file can be read.
  */
 static int superblock(struct mph__ck_img *im, size_t want, bool *readable,
                       struct mph_check_report *r)
 {
     const unsigned char *h = im->base;
+    struct mp__hdr_info hi;
     uint32_t crc, log2, flags;
     uint16_t major;
     int open_rc = MP_OK;
 
     *readable = false;
+    im->hdr_from_copy = -1;
     if (im->bytes < 64) {
         mph__ck_msg(r, MPH_CHECK_CORRUPT,
                     "file is %" PRIu64 " bytes: too short for a superblock",
                     im->bytes);
         return MP_ECORRUPT_SUPER;
     }
-    crc = mp__crc32c(0, h, 60);
-    major = mp__le16(h + 8);
-    log2 = mp__le32(h + 12);
-    flags = mp__le32(h + 16);
+    crc = mp__crc32c(0, h, MP__HDR_CRC);
+    major = mp__le16(h + MP__HDR_MAJOR);
+    log2 = mp__le32(h + MP__HDR_LOG2);
+    flags = mp__le32(h + MP__HDR_FLAGS);
     mph__ck_dump(im,
                  "superblock: magic \"%.8s\" version %u.%u log2 %" PRIu32
                  " flags 0x%" PRIx32 " crc 0x%08" PRIx32 " (%s)\n",
-                 memcmp(h, "MAPPEDPG", 8) ? "????????" : "MAPPEDPG", major,
-                 mp__le16(h + 10), log2, flags, mp__le32(h + 60),
-                 crc == mp__le32(h + 60) ? "ok" : "MISMATCH");
-    if (memcmp(h, "MAPPEDPG", 8) != 0) {
-        mph__ck_msg(r, MPH_CHECK_CORRUPT,
-                    "superblock: bad magic: not a mappedpages file");
-        return MP_ECORRUPT_SUPER;
-    }
-    if (crc != mp__le32(h + 60)) {
-        mph__ck_msg(r, MPH_CHECK_CORRUPT,
-                    "superblock: header checksum 0x%08" PRIx32
-                    " but the header says 0x%08" PRIx32,
-                    crc, mp__le32(h + 60));
-        return MP_ECORRUPT_SUPER;
-    }
-    if (major != MP_FORMAT_MAJOR) {
+                 memcmp(h, MP__HDR_MAGIC, 8) ? "????????" : MP__HDR_MAGIC,
+                 major, mp__le16(h + MP__HDR_MINOR), log2, flags,
+                 mp__le32(h + MP__HDR_CRC),
+                 crc == mp__le32(h + MP__HDR_CRC) ? "ok" : "MISMATCH");
+    switch (mp__hdr_check(h)) {
+    case MP__HV_OK:
+        mp__hdr_decode(h, &hi);
+        break;
+    case MP__HV_DAMAGED:
+        if (!mp__hdr_from_copies(im->base, im->bytes, &hi)) {
+            if (memcmp(h, MP__HDR_MAGIC, 8) != 0) {
+                mph__ck_msg(r, MPH_CHECK_CORRUPT,
+                            "superblock: bad magic and no metadata copy "
+                            "carries the header: not a mappedpages file");
+            } else {
+                mph__ck_msg(r, MPH_CHECK_CORRUPT,
+                            "superblock: header checksum 0x%08" PRIx32
+                            " but the header says 0x%08" PRIx32
+                            ", and no metadata copy carries the header",
+                            crc, mp__le32(h + MP__HDR_CRC));
+            }
+            return MP_ECORRUPT_SUPER;
+        }
+        im->hdr_from_copy = hi.from_copy;
+        mph__ck_msg(
+            r, MPH_CHECK_RECOVERABLE,
+            "superblock: page 0's header is damaged (%s); open takes "
+            "it from %s (version %u.%u, log2 %u) and the next "
+            "commit rewrites it",
+            memcmp(h, MP__HDR_MAGIC, 8) ? "bad magic" : "checksum mismatch",
+            mph__ck_copy_name(hi.from_copy), hi.major, hi.minor, hi.log2);
+        if (hi.major != MP_FORMAT_MAJOR) {
+            mph__ck_msg(r, MPH_CHECK_CORRUPT,
+                        "%s: format major version %u, this checker knows %d",
+                        mph__ck_copy_name(hi.from_copy), hi.major,
+                        MP_FORMAT_MAJOR);
+            return MP_EVERSION;
+        }
+        if (hi.flags & ~MP__HDR_KNOWN_FLG) {
+            mph__ck_msg(r, MPH_CHECK_CORRUPT, "%s: unknown flags 0x%" PRIx32,
+                        mph__ck_copy_name(hi.from_copy), hi.flags);
+            return MP_ECORRUPT_SUPER;
+        }
+        break;
+    case MP__HV_VERSION:
         mph__ck_msg(
             r, MPH_CHECK_CORRUPT,
-            "superblock: format major version %u, this checker knows %d", major,
-            MP_FORMAT_MAJOR);
+            "superblock: format major version %u, this checker knows %d%s",
+            major, MP_FORMAT_MAJOR,
+            major == 1 ? " (format 1 files are refused, not upgraded)" : "");
         return MP_EVERSION;
-    }
-    if (flags != 0) {
+    case MP__HV_FLAGS:
         mph__ck_msg(r, MPH_CHECK_CORRUPT,
                     "superblock: unknown flags 0x%" PRIx32, flags);
         return MP_ECORRUPT_SUPER;
-    }
-    if (log2 < 10 || log2 > 24) {
+    case MP__HV_RESERVED:
+        mph__ck_msg(r, MPH_CHECK_CORRUPT,
+                    "superblock: reserved bytes %" PRIu32 "-%" PRIu32
+                    " are not zero",
+                    mp__hdr_reserved.from, mp__hdr_reserved.to - 1);
+        return MP_ECORRUPT_SUPER;
+    case MP__HV_LOG2:
+    default:
         mph__ck_msg(r, MPH_CHECK_CORRUPT,
                     "superblock: log2(page size) %" PRIu32 " outside [10, 24]",
                     log2);
         return MP_EPAGESIZE;
     }
-    im->log2 = log2;
-    im->ps = (size_t)1 << log2;
+    im->log2 = hi.log2;
+    im->flags = hi.flags;
+    im->ps = (size_t)1 << hi.log2;
     im->pages = im->bytes / im->ps;
     r->page_size = im->ps;
     if (want && want != im->ps) {
@@ -105,22 +145,22 @@ static int superblock(struct mph__ck_img *im, size_t want, bool *readable,
         return open_rc ? open_rc : MP_ECORRUPT_SUPER;
     }
     *readable = true;
-    if (mp__le16(h + 10) > MP_FORMAT_MINOR) {
+    if (hi.minor > MP_FORMAT_MINOR) {
         mph__ck_msg(
             r, MPH_CHECK_CLEAN,
             "superblock: format minor %u is newer than this checker's %d",
-            mp__le16(h + 10), MP_FORMAT_MINOR);
-    } else if (!zero_range(h, 20, 60)) {
-        mph__ck_msg(r, MPH_CHECK_CORRUPT,
-                    "superblock: reserved bytes 20-59 are not zero");
+            hi.minor, MP_FORMAT_MINOR);
     }
-    if (!zero_range(h, 64, MPH_CK_REC_OFF)) {
+    if (im->hdr_from_copy >= 0) {
+        return open_rc; /* page 0 is torn: its other bytes mean nothing */
+    }
+    if (!zero_range(h, MP__HDR_SIZE, MP__REC_OFF)) {
         mph__ck_msg(r, MPH_CHECK_CLEAN,
                     "superblock: ignored bytes 64-511 are not zero");
     }
     /* A torn record sector may leave garbage after the record for good:
      * commits rewrite only the record's 24 bytes. */
-    if (!zero_range(h, MPH_CK_REC_OFF + 24, im->ps)) {
+    if (!zero_range(h, MP__REC_OFF + MP__REC_SIZE, im->ps)) {
         mph__ck_msg(r, MPH_CHECK_CLEAN,
                     "superblock: ignored bytes 536-%zu are not zero",
                     im->ps - 1);

@@ -3,7 +3,9 @@
  * checked, the view of one metadata copy, and message helpers.
  *
  * The checker decodes the format from FORMAT.md by itself; from the core it
- * takes only the CRC-32C and the byte-order helpers. Rules every file here
+ * takes only the CRC-32C and the byte-order helpers, and layout.h: the
+ * table of header and record offsets, reserved ranges and the header
+ * search that open applies too (one rule, one place). Rules every file here
  * keeps:
  *  (1) A number read from the image is validated before it indexes or
  *      sizes anything; a page is only touched once it is known to be below
@@ -41,6 +43,8 @@ struct mph__ck_img {
     uint64_t bytes;
     size_t ps;           /* page size from the superblock */
     unsigned log2;       /* log2(ps) */
+    uint32_t flags;      /* the static header's flags */
+    int hdr_from_copy;   /* -1, or the copy page 0's header was taken from */
     uint64_t pages;      /* whole pages in the image */
     FILE *dump;          /* non-NULL: print what is walked */
     unsigned dump_limit; /* nodes or entries printed per list */

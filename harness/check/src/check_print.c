@@ -87,6 +87,19 @@ int mph__ck_print_human(FILE *f, const struct mph_check_report *r)
         }
     }
     fprintf(f, "recovery: %s\n", r->recovery_why);
+    if (r->device_sector) {
+        fprintf(f,
+                "device: power-fail unit %" PRIu32
+                " bytes, %s; page size %" PRIu64 ": %s\n",
+                r->device_sector,
+                (r->device_flags & MP_IO_DEV_POWERSAFE) ? "power-safe"
+                                                        : "not power-safe",
+                r->page_size,
+                r->page_size >= r->device_sector ||
+                        (r->device_flags & MP_IO_DEV_POWERSAFE)
+                    ? "allowed"
+                    : "below the unit (read-write open: MP_EDEVICE)");
+    }
     fprintf(f, "cross-check with the core: %s\n", cross_name(r->cross_check));
     for (unsigned i = 0; i < r->msg_count; i++) {
         fprintf(f, "%s: %s\n", r->msgs[i].severity ? "problem" : "note",
@@ -149,6 +162,9 @@ static int print_json(FILE *f, const struct mph_check_report *r)
     json_u64(f, "protected_count", r->protected_count, true);
     json_u64(f, "internal_count", r->internal_count, true);
     json_u64(f, "file_bytes", r->file_bytes, true);
+    json_u64(f, "device_sector", r->device_sector, true);
+    json_u64(f, "device_powersafe",
+             (r->device_flags & MP_IO_DEV_POWERSAFE) ? 1 : 0, true);
     json_u64(f, "generation", r->generation, true);
     json_u64(f, "slots", r->slots, true);
     json_u64(f, "map_leaves", r->map_leaves, true);

@@ -279,7 +279,9 @@ static void cross_check_catches_a_core_that_sees_otherwise(void **state)
 
     /* Open fails where the checker predicts success, and back. */
     b = cu_mixed("swap_c.mp", 1024);
-    mpt_flip(b, 0);
+    mpt_flip(b, 0); /* the header, and the copy of it each copy carries */
+    mpt_flip(b, 1024 + 76);
+    mpt_flip(b, 2048 + 76);
     expect_disagreement(a, b, "mp_pager_open returns MP_ECORRUPT_SUPER");
     expect_disagreement(b, a, "the checker predicts MP_ECORRUPT_SUPER");
 

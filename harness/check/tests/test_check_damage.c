@@ -50,17 +50,27 @@ static void superblock_damage_is_corrupt_with_opens_error(void **state)
     const char *path;
     (void)state;
 
+    /* Page 0's header damaged: each copy carries it (FORMAT.md 9.1). */
     path = cu_two_commits("magic.mp", PS);
     mpt_flip(path, 0);
-    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_SUPER, "bad magic", &r);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK,
+           "header is damaged (bad magic); open takes it from copy A", &r);
 
     path = cu_two_commits("hdrcrc.mp", PS);
     mpt_flip(path, 62);
-    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_SUPER, "header checksum",
-           &r);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK,
+           "header is damaged (checksum mismatch)", &r);
+
+    /* ... and neither copy carries it either. */
+    path = cu_two_commits("nocopy.mp", PS);
+    mpt_flip(path, 0);
+    mpt_flip(path, PS + 76);
+    mpt_flip(path, 2 * PS + 76);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_SUPER,
+           "no metadata copy carries the header", &r);
 
     path = cu_two_commits("major.mp", PS);
-    cu_put(path, 8, 2, 2);
+    cu_put(path, 8, 2, 3);
     fix_header_crc(path);
     expect(path, PS, MPH_CHECK_CORRUPT, MP_EVERSION, "major", &r);
 
@@ -88,12 +98,13 @@ static void superblock_reserved_and_ignored_bytes(void **state)
     const char *path;
     (void)state;
 
-    /* Reserved bytes under a valid CRC: open does not look; the format
-     * says zeros. */
+    /* Reserved bytes under a valid CRC: open refuses them too (issue 12
+     * item 7a; layout.h holds the rule for both). */
     path = cu_two_commits("resv.mp", PS);
     cu_put(path, 30, 2, 0xBEEF);
     fix_header_crc(path);
-    expect(path, PS, MPH_CHECK_CORRUPT, MP_OK, "reserved bytes 20-59", &r);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_ECORRUPT_SUPER,
+           "reserved bytes 20-59", &r);
 
     /* Ignored bytes: a note, never a verdict (a torn record sector may
      * leave garbage behind the record for good). */
@@ -399,13 +410,15 @@ static void two_owners_of_one_page_fail_the_copy(void **state)
     cu_assert_says(&r, "directory block 0");
 }
 
-static void reserved_metadata_bytes_are_corrupt(void **state)
+static void reserved_metadata_bytes_fail_the_copy(void **state)
 {
     struct mph_check_report r;
     const char *path = cu_two_commits("mresv.mp", PS);
     (void)state;
+    /* Issue 12 item 7b: the copy in use fails, as it fails for open. */
     cu_set_meta(path, PS, 1, 100, 4, 0x12345678);
-    expect(path, PS, MPH_CHECK_CORRUPT, MP_OK, "reserved bytes 76-127", &r);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "reserved bytes 88-127", &r);
+    assert_int_equal(r.recovery_would_choose, 0);
     /* The same in the copy not in use is a note. */
     path = cu_two_commits("mresv2.mp", PS);
     cu_set_meta(path, PS, 0, 100, 4, 0x12345678);
@@ -443,7 +456,7 @@ int main(void)
         cmocka_unit_test(wrong_page_size),
         cmocka_unit_test(damaged_protected_content_is_corrupt),
         cmocka_unit_test(two_owners_of_one_page_fail_the_copy),
-        cmocka_unit_test(reserved_metadata_bytes_are_corrupt),
+        cmocka_unit_test(reserved_metadata_bytes_fail_the_copy),
         cmocka_unit_test(newer_copy_without_record_is_a_note),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -142,7 +142,7 @@ static void json_output_is_one_object_with_the_documented_keys(void **state)
 static void dump_shows_every_structure(void **state)
 {
     static const char *parts[] = {
-        "superblock: magic \"MAPPEDPG\" version 1.0 log2 12",
+        "superblock: magic \"MAPPEDPG\" version 2.0 log2 12",
         "commit record: magic \"MPCR\"",
         "copy A (page 1): magic \"MPMD\"",
         "copy B (page 2): magic \"MPMD\"",

@@ -30,7 +30,10 @@ static int without_crash(const struct mph_workload *w,
     for (size_t i = 0; rc == MP_OK && i < w->nops; i++) {
         const struct mph_op *op = &w->ops[i];
         if (op->kind != MPH_OP_CRASH) {
-            rc = mph_workload_add(r, op, &w->args[op->first_arg], op->nargs);
+            /* A workload without arguments has no args array: no
+             * pointer arithmetic on NULL (UBSan). */
+            rc = mph_workload_add(
+                r, op, op->nargs ? &w->args[op->first_arg] : NULL, op->nargs);
         }
     }
     for (size_t i = 0; rc == MP_OK && i < w->ndirs; i++) {
@@ -84,7 +87,8 @@ static int copy_op(struct mph_workload *r, const struct mph_workload *w,
                    size_t i)
 {
     const struct mph_op *op = &w->ops[i];
-    return mph_workload_add(r, op, &w->args[op->first_arg], op->nargs);
+    return mph_workload_add(r, op, op->nargs ? &w->args[op->first_arg] : NULL,
+                            op->nargs);
 }
 
 static bool subpage_op(int kind)

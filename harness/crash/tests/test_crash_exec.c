@@ -28,7 +28,9 @@ static int make_dir(void **state)
 {
     const char *t = getenv("TMPDIR");
     (void)state;
-    snprintf(dir, sizeof(dir), "%s/mph-exec-XXXXXX", t ? t : "/tmp");
+    /* tmpfs: these runs check the model, not power loss, and use 1 KiB
+     * pages, which the device rule refuses on a disk with 4 KiB sectors. */
+    snprintf(dir, sizeof(dir), "%s/mph-exec-XXXXXX", t ? t : "/dev/shm");
     return mkdtemp(dir) ? 0 : -1;
 }
 

@@ -172,6 +172,14 @@ struct mph_check_report {
     /** The first MPH_CHECK_MAX_MSGS messages, in the order found. */
     unsigned msg_count;
     struct mph_check_msg msgs[MPH_CHECK_MAX_MSGS];
+    /**
+     * The device the core's read-only open reported for the file
+     * (mp_pager_device(), FORMAT.md 2.3): its power-fail unit in bytes
+     * and struct mp_io_device flags; device_sector is 0 when the
+     * cross-check did not open the file.
+     */
+    uint32_t device_sector;
+    uint32_t device_flags;
 };
 
 /**
