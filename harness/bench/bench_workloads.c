@@ -337,6 +337,8 @@ const struct mph_workload mph_workloads[] = {
       100000, 1000, setup_subpage_free, NULL, op_subpage_free, NULL },
     { "iterate_dense", "iterate a full file of 2^20 pages", KB(4), PAGES(20),
       20, 2, setup_dense, NULL, op_iterate, NULL },
+    { "iterate_dense_2^14", "iterate a full file of 2^14 pages", KB(4),
+      PAGES(14), 20000, 20, setup_dense, NULL, op_iterate, NULL },
     { "iterate_dense_batch", "the same, 4096 ids per mp_iter_next_batch", KB(4),
       PAGES(20), 20, 2, setup_dense, NULL, op_iterate_batch, NULL },
     { "iterate_sparse", "iterate 2^24 pages holding 16 allocated", KB(1),
