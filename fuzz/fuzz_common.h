@@ -267,10 +267,11 @@ void fz_faults_input_free(struct fz_faults_input *in);
 
 /**
  * Run the workload with the faults injected next to a clean run with the
- * model; judge the first call the faults make fail: a clean error code,
- * then either a usable pager whose state is unchanged or one that refuses
- * every write (MP_EUNAVAILABLE), and after close (and a crash, if asked)
- * a file that recovers the state before or after the call (oracle).
+ * model; judge the first call the faults make fail: a clean error code, a
+ * pager whose state is unchanged, either usable or (after a failed sync)
+ * refusing every write (MP_EUNAVAILABLE); after close a file that shows
+ * exactly what memory showed, after a crash (if asked) one that recovers
+ * the state before or after the call (oracle).
  * @return MP_OK; MP_ENOMEM.
  */
 int fz_faults_run(const char *target, const struct fz_faults_input *in);

@@ -6,21 +6,25 @@
  * an I/O error fails:
  *  - it returns a clean code (MP_EIO, MP_ENOSPC, MP_ENOMEM, MP_ELIMIT,
  *    MP_ELOCKED), never success and never a crash;
- *  - either the pager stays usable with nothing changed (growth refused
- *    before anything was written) - its state is S_{i-1}, and a commit
- *    made now must record exactly that - or it refuses every later write
- *    with MP_EUNAVAILABLE while reads keep working;
- *  - after close (and, if the input asks, a crash with any tear pattern)
- *    the file recovers S_{i-1} or S_i, passes the checker, and a short
- *    workload succeeds on it (oracle rules 1-6).
+ *  - memory tells the truth: the pager's state is S_{i-1} (memory included);
+ *  - either the pager stays usable (growth refused before anything was
+ *    written), the call run again does what A's did and a reopen shows
+ *    exactly S_i, or (a sync failed) it refuses every later write with
+ *    MP_EUNAVAILABLE while reads keep working, and a reopen shows exactly
+ *    S_{i-1};
+ *  - after a crash with any tear pattern (if the input asks) the file
+ *    recovers S_{i-1} or S_i (two faults can fail the sync that restores
+ *    the commit record after the record's own persisted it: pager.h);
+ *  - the file passes the checker and a short workload succeeds on it
+ *    (oracle rules 1-6).
  * A fault the core absorbs (the call still returns what A's did) must
  * leave B equal to A.
  *
  * Input flag bit 6 makes fault 0 a failure of B's pager's own memory
  * (allocation n, counted from create on, through mp_options.mem): the
- * call must return MP_ENOMEM (MP_EUNAVAILABLE only from a failed pager),
- * and the same rules apply. A usable pager must run the failed op again
- * (the fault gone) exactly as A did: same return code, then state S_i.
+ * call must return MP_ENOMEM and leave the pager usable in S_{i-1}, and it
+ * must run the failed op again (the fault gone) exactly as A did: same
+ * return code, then state S_i.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -123,17 +127,32 @@ static void want_unavailable(struct run *r, long op, const char *what, int rc)
     }
 }
 
-/* A pager that an I/O error left unavailable refuses every change (with
- * valid arguments), and reads keep working. */
-static void check_unavailable(struct run *r, mp_pager *p, long op)
+static int compare_state(struct run *r, mp_pager *p, const struct mph_state *s,
+                         struct mph_diff *d);
+
+/* A pager that an I/O error left unavailable still shows S_{i-1}, refuses
+ * every change (with valid arguments), and reads keep working. */
+static int check_unavailable(struct run *r, mp_pager *p, long op,
+                             const struct mph_state *before)
 {
     mp_pgno pg = 0, two[2];
     mp_protected_id pid = 0, np;
     const void *bytes;
+    struct mph_diff d;
     mp_iter it;
     uint64_t id;
     int rc;
 
+    rc = compare_state(r, p, before, &d);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (d.rule != MPH_RULE_NONE) {
+        fz_fail(r->target, r->in->w,
+                "op %ld failed and left the pager unavailable, but its "
+                "state is not the one before the call: %s",
+                op, d.what);
+    }
     rc = mp_iter_pages(&it, p);
     if (rc != MP_OK) {
         fz_fail(r->target, r->in->w,
@@ -172,6 +191,7 @@ static void check_unavailable(struct run *r, mp_pager *p, long op)
             want_unavailable(r, op, "protected begin", rc);
         }
     }
+    return MP_OK;
 }
 
 /* p against state s, bytes in memory included. */
@@ -263,12 +283,12 @@ static int after_failure(struct run *r, long op, int code, int rca,
     if (p) {
         mp_pager_last_failure(p, &fcode, NULL);
     }
-    if (mem_only ? code != MP_ENOMEM && !(code == MP_EUNAVAILABLE && fcode)
-                 : !clean_code(code)) {
+    if (mem_only ? code != MP_ENOMEM || fcode != 0 : !clean_code(code)) {
         fz_fail(r->target, r->in->w,
-                "op %ld: an injected %s made the call return %s", op,
+                "op %ld: an injected %s made the call return %s%s", op,
                 mem_only ? "allocation failure" : "I/O fault",
-                mp_error_name(code));
+                mp_error_name(code),
+                fcode ? " and left the pager unavailable" : "");
     }
     faultfs_clear_faults(r->p.fb);
     r->mem.armed = false;
@@ -283,7 +303,7 @@ static int after_failure(struct run *r, long op, int code, int rca,
     }
     if (p) {
         if (fcode != 0) {
-            check_unavailable(r, p, op);
+            rc = check_unavailable(r, p, op, prev);
         } else if (op >= 0) {
             rc = check_usable(r, p, op, rca, prev, cur);
         }
@@ -305,6 +325,12 @@ static int after_failure(struct run *r, long op, int code, int rca,
         fprintf(stderr, "%s: %s\n", r->target, ctx);
     }
     if (!r->in->crash) {
+        /* No crash: a reopen shows exactly what memory showed - S_{i-1}
+         * from an unavailable pager, S_i after a usable one's retry. */
+        if (p && op >= 0) {
+            return fz_judge_image(r->target, r->in->w, r->p.fb, r->p.m, NULL,
+                                  fcode ? prev : cur, flags, ctx);
+        }
         return fz_judge_image(r->target, r->in->w, r->p.fb, r->p.m, prev, cur,
                               flags, ctx);
     }

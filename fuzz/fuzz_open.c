@@ -544,12 +544,14 @@ int fz_open_run(const char *target, const uint8_t *data, size_t size)
         fz_fail(target, NULL, "open of a %zu-byte image returned %s", len,
                 mp_error_name(rc));
     }
-    if (rc != pred.open_error) {
-        fz_fail(target, NULL,
-                "open of a %zu-byte image returned %s, the checker "
-                "predicts %s (%s)",
-                len, mp_error_name(rc), mp_error_name(pred.open_error),
-                pred.problem);
+    if (rc != (o.readonly ? pred.open_error : pred.open_error_rw)) {
+        fz_fail(
+            target, NULL,
+            "open of a %zu-byte image returned %s, the checker "
+            "predicts %s (%s)",
+            len, mp_error_name(rc),
+            mp_error_name(o.readonly ? pred.open_error : pred.open_error_rw),
+            pred.problem);
     }
     if (fz_verbose()) {
         fprintf(stderr, "%s: %zu bytes, fix %u: open %s\n", target, len,

@@ -1,13 +1,16 @@
 /*
  * alloc.c - regular pages: alloc, free, the bulk calls, growth, access.
  *
- * Every call validates all of its input before it changes anything, so an
- * error (other than a failed commit) leaves the pager exactly as it was.
+ * Every call validates all of its input before it changes anything; an
+ * error after the first change (MP_ENOMEM, a failed commit) rolls memory
+ * back to the durable state (mp__rollback, I6 in commit.c), so every error
+ * leaves the pager reporting exactly what it reported before the call.
  */
 #include <string.h>
 
 #include "internal.h"
 #include "mutant.h"
+#include "rules.h"
 
 int mp__check_writable(const mp_pager *p)
 {
@@ -67,15 +70,11 @@ int mp__take_page(mp_pager *p, uint64_t *out)
     return mark_leaf_of(p, pg);
 }
 
-/* A total that leaves no group with its leaf pages cut off (FORMAT.md 3). */
+/* A total that leaves no group with its leaf pages cut off: rules.h R1,
+ * the rule open and the checker enforce (FORMAT.md 3). */
 static uint64_t round_total(const mp_pager *p, uint64_t t)
 {
-    uint64_t b = mp__group_pages(p);
-    uint64_t g = (t - 1) / b;
-    if (g > 0 && t - g * b < 3) {
-        t = g * b + 3;
-    }
-    return t;
+    return mp__total_round(t, p->page_size);
 }
 
 /* Free pages a growth to t pages would leave, or 0 if none. */
@@ -140,10 +139,10 @@ static int grow_to(mp_pager *p, uint64_t t)
     p->total = t;
     rc = mp__tree_resize(p, &p->tree[MP__TREE_MAP], leaves);
     if (rc != MP_OK) {
-        /* Memory now holds half a new shape: refuse to go on. */
-        mp__fail(p, rc);
+        /* Memory holds half a new shape: back to the durable one. */
+        return mp__rollback(p, rc);
     }
-    return rc;
+    return MP_OK;
 }
 
 int mp__ensure_free(mp_pager *p, uint64_t need)
@@ -215,8 +214,7 @@ int mp_pager_alloc(mp_pager *p, mp_pgno *out)
     p->hint = pg + 1;
     rc = mark_leaf_of(p, pg);
     if (rc != MP_OK) {
-        mp__fail(p, rc);
-        return rc;
+        return mp__rollback(p, rc);
     }
     rc = mp__commit(p, -1);
     if (rc == MP_OK) {
@@ -238,8 +236,7 @@ int mp_pager_free(mp_pager *p, mp_pgno pg)
     p->free_pages++;
     rc = mark_leaf_of(p, pg);
     if (rc != MP_OK) {
-        mp__fail(p, rc);
-        return rc;
+        return mp__rollback(p, rc);
     }
     return mp__commit(p, -1);
 }
@@ -280,8 +277,7 @@ int mp_pager_alloc_bulk(mp_pager *p, size_t count, mp_pgno *out)
                 leaf = pg >> lshift;
                 rc = mp__tree_mark(p, &p->tree[MP__TREE_MAP], 0, leaf);
                 if (rc != MP_OK) {
-                    mp__fail(p, rc);
-                    return rc;
+                    return mp__rollback(p, rc);
                 }
             }
         }
@@ -342,8 +338,7 @@ int mp_pager_free_bulk(mp_pager *p, const mp_pgno *pages, size_t count)
             leaf = pages[i] >> lshift;
             rc = mp__tree_mark(p, &p->tree[MP__TREE_MAP], 0, leaf);
             if (rc != MP_OK) {
-                mp__fail(p, rc);
-                return rc;
+                return mp__rollback(p, rc);
             }
         }
     }

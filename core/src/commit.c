@@ -19,6 +19,10 @@
  *      every structure is a page of its own and the page is at least the
  *      unit (or the device is power-safe; pager.c refuses the rest). Page
  *      0's header shares the record's unit; each metadata copy carries it.
+ *  I6. Memory tells the truth: when a call fails after it changed the
+ *      in-memory state, that state is rebuilt from the live copy, which I2
+ *      kept intact in the mapping (mp__rollback), so the pager reports
+ *      exactly what a reopen would show.
  *
  * A commit is two sync barriers whatever its size: barrier 1 makes every
  * node, the new metadata copy and any protected data page durable; barrier
@@ -147,11 +151,46 @@ static void sort_ranges(struct mp_io_range *r, size_t n)
     }
 }
 
-static int failed(mp_pager *p, int rc)
+int mp__rollback(mp_pager *p, int rc)
 {
     p->nranges = 0;
-    mp__fail(p, rc);
+    /* Generation 0 is a create's first commit: no state to go back to,
+     * and the create fails with rc. */
+    if (p->generation == 0 || mp__reload(p) != MP_OK) {
+        /* Only a mapping overwritten behind the pager's back gets here. */
+        mp__fail(p, rc);
+    }
     return rc;
+}
+
+/*
+ * A sync of the commit failed: the pager refuses writes from now on (the
+ * OS may have dropped the dirty pages it could not write). Barrier 1 left
+ * the durable record naming the live copy; barrier 2 may have made the new
+ * record durable, wholly or not at all (it is one sector). Put the record
+ * naming the live copy back into the mapping and sync it, so that the disk
+ * converges to the state before the call whatever the failed sync
+ * persisted; then memory goes back to that state too (I6). If that sync
+ * fails as well, every later open still reads the restored record from the
+ * page cache; only a crash before the page reaches the disk could show the
+ * state after the call.
+ */
+static int sync_failed(mp_pager *p, int rc)
+{
+    static const struct mp_io_range record = { MP__RECORD_OFF,
+                                               MP__RECORD_SIZE };
+    unsigned char was[MP__RECORD_SIZE];
+
+    mp__fail(p, rc); /* first: keep the OS error of the failed sync */
+    if (p->generation > 0) {
+        memcpy(was, p->base + MP__RECORD_OFF, sizeof(was));
+        mp__encode_record(p->base, p->live_copy, p->generation, p->live_crc);
+        if (memcmp(was, p->base + MP__RECORD_OFF, sizeof(was)) != 0) {
+            int ignored = mp__io_sync(p, &record, 1);
+            (void)ignored; /* the pager is failed already */
+        }
+    }
+    return mp__rollback(p, rc);
 }
 
 int mp__commit(mp_pager *p, int64_t data_page)
@@ -169,7 +208,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
     if (p->repair && !MP_MUTANT(MP_MUT_NO_RECORD_REPAIR)) {
         rc = repair_page0(p);
         if (rc != MP_OK) {
-            return failed(p, rc);
+            return sync_failed(p, rc);
         }
         p->repair = false;
     }
@@ -180,7 +219,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
         rc = mp__tree_write(p, &p->tree[MP__TREE_DIR]);
     }
     if (rc != MP_OK) {
-        return failed(p, rc);
+        return mp__rollback(p, rc); /* MP_ENOMEM: nothing synced yet */
     }
     mp__encode_meta(p, meta, gen);
     crc = mp__le32(meta + 4);
@@ -191,7 +230,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
         rc = mp__add_range(p, (uint64_t)data_page);
     }
     if (rc != MP_OK) {
-        return failed(p, rc);
+        return mp__rollback(p, rc);
     }
     if (MP_MUTANT(MP_MUT_FLIP_BEFORE_DURABLE)) {
         mp__encode_record(p->base, target, gen, crc);
@@ -206,7 +245,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
     if (!MP_MUTANT(MP_MUT_SKIP_META_SYNC)) {
         rc = mp__io_sync(p, p->ranges, p->nranges);
         if (rc != MP_OK) {
-            return failed(p, rc);
+            return sync_failed(p, rc);
         }
     }
     p->nranges = 0;
@@ -219,7 +258,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
     mp__encode_record(p->base, target, gen, crc);
     rc = mp__io_sync(p, &record, 1);
     if (rc != MP_OK) {
-        return failed(p, rc);
+        return sync_failed(p, rc);
     }
     p->live_copy = target;
     p->generation = gen;

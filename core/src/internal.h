@@ -5,15 +5,17 @@
  *
  *  (1) The in-memory state (bitmap, trees, directory, counters) always
  *      equals the state named by the last successful commit, plus the
- *      changes of the call in progress.
+ *      changes of the call in progress; a call that fails after changing
+ *      it rolls it back (mp__rollback), whatever the failure.
  *  (2) live_copy/generation/live_crc describe the metadata copy the durable
  *      commit record names. The next commit writes the other copy.
  *  (3) For every A/B node, ref.flags bit 0 names the copy the durable
  *      metadata reaches; the other copy may hold anything.
  *  (4) Bits of the bitmap at or above total are 0; its words cover whole
  *      leaves, so a leaf can be copied out without bounds arithmetic.
- *  (5) failed != 0 means a commit failed after it may have written: memory
- *      and disk may differ, and every mutating call is refused.
+ *  (5) failed != 0 means a sync failed (the OS may have dropped pages it
+ *      could not write): every mutating call is refused until reopen.
+ *      Memory still equals the durable state before the failed call.
  *  (6) repair means page 0 on disk may not name the live copy (recovery
  *      did not follow an intact record, or the static header was taken
  *      from a copy): the next commit rewrites and syncs page 0 first
@@ -40,11 +42,13 @@
 #define MP__MIN_PAGES   8
 
 /* In-memory only flag bits (never encoded). */
-#define MP__REF_LIVE      1u
-#define MP__REF_DIRTY     0x80000000u
-#define MP__ENT_LIVE      1u
-#define MP__ENT_INUSE     2u
-#define MP__ENT_STAGED    0x80000000u
+#define MP__REF_LIVE   1u
+#define MP__REF_DIRTY  0x80000000u
+#define MP__ENT_LIVE   1u
+#define MP__ENT_INUSE  2u
+#define MP__ENT_STAGED 0x80000000u
+/* Committed copy failed its checksum at open (rules.h R3; protected.c). */
+#define MP__ENT_DAMAGED   0x20000000u
 #define MP__ENT_DISK_MASK 3u
 
 enum {
@@ -197,6 +201,8 @@ int mp__bitmap_resize(mp_pager *p, uint64_t leaves);
 /* Trees (tree.c). */
 void mp__tree_init(mp_pager *p, struct mp__tree *t, int kind);
 void mp__tree_free(mp_pager *p, struct mp__tree *t);
+/* Empty t but keep its arrays, so loading it again allocates nothing. */
+void mp__tree_clear(struct mp__tree *t);
 int mp__tree_mark(mp_pager *p, struct mp__tree *t, unsigned level, uint64_t i);
 /* Node pages a resize to `leaves` leaves would allocate from the map. */
 uint64_t mp__tree_new_pages(const mp_pager *p, const struct mp__tree *t,
@@ -215,7 +221,13 @@ int mp__check_writable(const mp_pager *p);
 
 /* Commit (commit.c). */
 int mp__add_range(mp_pager *p, uint64_t pg);
+/* Commit the in-memory state; on failure the state is rolled back (I6 in
+ * commit.c) and the code returned: MP_ENOMEM leaves the pager usable, a
+ * failed sync makes it unavailable. */
 int mp__commit(mp_pager *p, int64_t data_page);
+/* Undo every in-memory change of the call in progress (I6 in commit.c) and
+ * return rc; the pager stays usable unless it had failed already. */
+int mp__rollback(mp_pager *p, int rc);
 void mp__encode_meta(mp_pager *p, unsigned char *pg, uint64_t generation);
 void mp__encode_record(unsigned char *page0, int sel, uint64_t gen,
                        uint32_t crc);
@@ -223,10 +235,20 @@ void mp__encode_header(unsigned char *page0, unsigned log2);
 
 /* Recovery (recover.c). */
 int mp__recover(mp_pager *p, uint64_t file_bytes);
+/*
+ * Rebuild the in-memory state from the live metadata copy in the mapping
+ * (the durable state), keeping staged writes of slots still in use. Needs
+ * no memory: every array already holds at least that state.
+ * @return MP_OK; MP_ECORRUPT_META (the mapping no longer holds the copy).
+ */
+int mp__reload(mp_pager *p);
 
 /* Directory (protected.c). */
 void mp__dir_encode_block(const mp_pager *p, uint64_t block, unsigned char *out,
                           size_t *len);
 int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in);
+/* After recovery: mark each protected page in use whose committed copy
+ * fails its checksum (rules.h R3) MP__ENT_DAMAGED. */
+void mp__dir_verify(mp_pager *p);
 
 #endif /* MP_INTERNAL_H */

@@ -53,6 +53,11 @@ static int errno_code(int e)
         return MP_ENOMEM;
     case EWOULDBLOCK:
         return MP_ELOCKED;
+    case EACCES:
+    case EPERM:
+        return MP_EACCES;
+    case EROFS:
+        return MP_EROFS;
     default:
         return MP_EIO;
     }

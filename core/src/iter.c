@@ -40,6 +40,9 @@ int mp_iter_pages(mp_iter *it, const mp_pager *pager)
         if (mp__pageset_sorted(&p->internal, &p->mem, &it->priv_skip) !=
             MP_OK) {
             mp_iter_finish(it);
+            /* Kept for mp_iter_error(): mp_for_each_page() cannot return
+             * it, and an empty loop must not pass for an empty file. */
+            it->priv_error = MP_ENOMEM;
             return MP_ENOMEM;
         }
         it->priv_nskip = p->internal.count;
@@ -58,6 +61,11 @@ int mp_iter_protected(mp_iter *it, const mp_pager *pager)
     open_on(it, pager, KIND_PROTECTED);
     it->priv_end = pager->slots;
     return MP_OK;
+}
+
+int mp_iter_error(const mp_iter *it)
+{
+    return it ? it->priv_error : MP_EINVAL;
 }
 
 void mp_iter_finish(mp_iter *it)

@@ -1,6 +1,7 @@
 /*
  * pager.c - creating, opening and closing a pager, and its accessors.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,11 @@ static uint64_t reserve_for(const struct mp_options *opt, uint64_t bytes)
 {
     uint64_t r =
         opt && opt->reserve_bytes ? opt->reserve_bytes : DEFAULT_RESERVE;
+    /* A read-only pager never grows: address space past the file would
+     * only be taken from the process (1 TiB by default). */
+    if (opt && (opt->flags & MP_OPEN_READONLY)) {
+        return bytes;
+    }
     if (!(opt && opt->reserve_bytes) && bytes <= UINT64_MAX / 2 &&
         r < bytes * 2) {
         r = bytes * 2;
@@ -184,9 +190,12 @@ int mp_pager_create(const char *path, size_t page_size,
         return MP_EINVAL;
     }
     *out = NULL;
-    if (opt && (opt->flags & MP_OPEN_READONLY)) {
+    /* A creator writes: it must hold the lock (MP_OPEN_NOLOCK is for
+     * read-only inspection only). */
+    if (opt && (opt->flags & (MP_OPEN_READONLY | MP_OPEN_NOLOCK))) {
         return MP_EINVAL;
     }
+    errno = 0;
     rc = new_pager(opt, &p);
     if (rc != MP_OK) {
         return rc;
@@ -201,6 +210,7 @@ int mp_pager_create(const char *path, size_t page_size,
         rc = MP_EEXIST;
         goto out_pager;
     }
+    os = 0; /* the probe failing is the expected case */
     n = strlen(path);
     tmp = mp__alloc(p, n + sizeof(CREATE_SUFFIX));
     if (!tmp) {
@@ -211,15 +221,14 @@ int mp_pager_create(const char *path, size_t page_size,
     memcpy(tmp + n, CREATE_SUFFIX, sizeof(CREATE_SUFFIX));
     /* A crashed create may have left its temporary file behind. */
     p->vfs->remove(p->vfs, tmp, &os);
+    os = 0; /* so may the removal */
     rc = p->vfs->open(p->vfs, tmp, MP_IO_CREATE, &p->file, &os);
     if (rc != MP_OK) {
         goto out_tmp;
     }
-    if (!(opt && (opt->flags & MP_OPEN_NOLOCK))) {
-        rc = p->file->methods->lock(p->file, MP_IO_LOCK_EXCLUSIVE);
-        if (rc != MP_OK) {
-            goto out_file;
-        }
+    rc = p->file->methods->lock(p->file, MP_IO_LOCK_EXCLUSIVE);
+    if (rc != MP_OK) {
+        goto out_file;
     }
     rc = device_rule(p);
     if (rc != MP_OK) {
@@ -282,13 +291,20 @@ int mp_pager_create(const char *path, size_t page_size,
     return MP_OK;
 
 out_file:
+    if (!os) {
+        os = p->file->os_error;
+    }
     p->file->methods->close(p->file);
     p->file = NULL;
-    p->vfs->remove(p->vfs, tmp, &os);
+    {
+        int ignored = 0;
+        p->vfs->remove(p->vfs, tmp, &ignored);
+    }
 out_tmp:
     mp__free(p, tmp);
 out_pager:
     destroy(p);
+    errno = os; /* pager.h: the failed OS call's errno, or 0 */
     return rc;
 }
 
@@ -337,6 +353,12 @@ static int check_header(mp_pager *p, size_t want)
     if (p->file_bytes < 3 * (uint64_t)p->page_size) {
         return MP_ECORRUPT_SUPER;
     }
+    /* Last, once the header is otherwise sound: a newer minor is readable,
+     * but this writer would drop whatever the newer one added (FORMAT.md
+     * section 2.1), so read-only opens only. */
+    if (hi.minor > MP_FORMAT_MINOR && !p->readonly) {
+        return MP_EVERSION;
+    }
     return MP_OK;
 }
 
@@ -351,6 +373,10 @@ int mp_pager_open(const char *path, size_t page_size,
         return MP_EINVAL;
     }
     *out = NULL;
+    if (opt && (opt->flags & MP_OPEN_NOLOCK) &&
+        !(opt->flags & MP_OPEN_READONLY)) {
+        return MP_EINVAL; /* two unlocked writers would corrupt the file */
+    }
     if (page_size != 0) {
         unsigned l;
         rc = page_log2(page_size, &l);
@@ -358,6 +384,7 @@ int mp_pager_open(const char *path, size_t page_size,
             return rc;
         }
     }
+    errno = 0;
     rc = new_pager(opt, &p);
     if (rc != MP_OK) {
         return rc;
@@ -410,6 +437,7 @@ int mp_pager_open(const char *path, size_t page_size,
     if (rc != MP_OK) {
         goto out_pager;
     }
+    mp__dir_verify(p);
     /* Page 0 does not name the copy in use: the first commit rewrites it
      * before anything else (FORMAT.md 8, I4). */
     if (p->recovery.reason != MP_RECOVERY_RECORD) {
@@ -419,7 +447,11 @@ int mp_pager_open(const char *path, size_t page_size,
     return MP_OK;
 
 out_pager:
+    if (!os && p->file) {
+        os = p->file->os_error;
+    }
     mp_pager_close(p);
+    errno = os; /* pager.h: the failed OS call's errno, or 0 */
     return rc;
 }
 

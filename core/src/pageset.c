@@ -130,6 +130,16 @@ void mp__pageset_free(struct mp__pageset *s,
     s->count = 0;
 }
 
+void mp__pageset_clear(struct mp__pageset *s,
+                       const struct mp_allocator_hooks *mem)
+{
+    drop_sorted(s, mem);
+    if (s->slots) {
+        memset(s->slots, 0, (size_t)s->cap * sizeof(*s->slots));
+    }
+    s->count = 0;
+}
+
 /*
  * Sort v[0..n) with tmp[0..n) as scratch: least significant byte first,
  * skipping bytes in which all members agree (page numbers stay below 2^40,

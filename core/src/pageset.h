@@ -34,6 +34,10 @@ void mp__pageset_remove(struct mp__pageset *s,
                         const struct mp_allocator_hooks *mem, uint64_t pg);
 void mp__pageset_free(struct mp__pageset *s,
                       const struct mp_allocator_hooks *mem);
+/* Remove every member but keep the table: adding back as many members as
+ * the set ever held allocates nothing (a rollback relies on it). */
+void mp__pageset_clear(struct mp__pageset *s,
+                       const struct mp_allocator_hooks *mem);
 /*
  * The members in ascending order, s->count of them, owned by the set: valid
  * until the set next changes. Safe to call from concurrent readers.

@@ -16,6 +16,7 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "internal.h"
+#include "rules.h"
 
 #define MARK 0x40000000u /* in-memory: seen during bulk validation */
 
@@ -46,6 +47,7 @@ int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in)
     for (uint64_t s = first; s < end; s++) {
         const unsigned char *b = in + (s - first) * MP__REF_SIZE;
         struct mp__dirent *d = &p->dir[s];
+        uint32_t staged = d->flags & MP__ENT_STAGED; /* see mp__reload */
         int rc;
         d->page[0] = mp__le64(b);
         d->page[1] = mp__le64(b + 8);
@@ -75,9 +77,28 @@ int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in)
         if (rc != MP_OK) {
             return rc;
         }
+        d->flags |= staged;
         p->prot_in_use++;
     }
     return MP_OK;
+}
+
+/*
+ * rules.h R3, once per open, before the pager is handed out (so readers
+ * only ever read the flag): a page is damaged, not the metadata copy that
+ * names it. Falling back to the other copy instead would silently undo the
+ * last commit for every page because one page was hit.
+ */
+void mp__dir_verify(mp_pager *p)
+{
+    for (uint64_t s = 0; s < p->slots; s++) {
+        struct mp__dirent *d = &p->dir[s];
+        if ((d->flags & MP__ENT_INUSE) &&
+            !mp__protected_ok(mp__page(p, d->page[d->flags & MP__ENT_LIVE]),
+                              p->page_size, d->crc)) {
+            d->flags |= MP__ENT_DAMAGED;
+        }
+    }
 }
 
 /* Validate a protected id that must be in use; *slot receives its slot. */
@@ -191,8 +212,7 @@ int mp_protected_alloc_bulk(mp_pager *p, size_t count, mp_protected_id *out)
     return mp__commit(p, -1);
 
 out_fail:
-    mp__fail(p, rc);
-    return rc;
+    return mp__rollback(p, rc);
 }
 
 int mp_protected_alloc(mp_pager *p, mp_protected_id *out)
@@ -243,11 +263,14 @@ int mp_protected_free_bulk(mp_pager *p, const mp_protected_id *ids,
             rc = mp__tree_mark(p, &p->tree[MP__TREE_MAP], 0,
                                d->page[c] / mp__group_pages(p));
             if (rc != MP_OK) {
-                mp__fail(p, rc);
-                return rc;
+                return mp__rollback(p, rc);
             }
         }
-        memset(d, 0, sizeof(*d));
+        /* A staged write is dropped only once the free is committed: a
+         * rollback keeps it (mp__reload). */
+        d->page[0] = d->page[1] = 0;
+        d->crc = 0;
+        d->flags &= MP__ENT_STAGED;
         p->free_pages += 2;
         p->prot_in_use--;
         if (s < p->slot_hint) {
@@ -255,11 +278,16 @@ int mp_protected_free_bulk(mp_pager *p, const mp_protected_id *ids,
         }
         rc = mark_slot(p, s);
         if (rc != MP_OK) {
-            mp__fail(p, rc);
-            return rc;
+            return mp__rollback(p, rc);
         }
     }
-    return mp__commit(p, -1);
+    rc = mp__commit(p, -1);
+    if (rc == MP_OK) {
+        for (i = 0; i < count; i++) {
+            p->dir[ids[i] & ~MP_ID_KIND_MASK].flags = 0;
+        }
+    }
+    return rc;
 }
 
 int mp_protected_free(mp_pager *p, mp_protected_id id)
@@ -278,6 +306,12 @@ int mp_protected_get(const mp_pager *p, mp_protected_id id, const void **out)
     rc = check_id(p, id, &s);
     if (rc == MP_OK) {
         const struct mp__dirent *d = &p->dir[s];
+        /* rules.h R3: never hand out a committed copy that is not what was
+         * committed (damage, or a commit whose data never became durable);
+         * open verified each one (mp__dir_verify). */
+        if (d->flags & MP__ENT_DAMAGED) {
+            return MP_ECORRUPT;
+        }
         *out = mp__page(p, d->page[d->flags & MP__ENT_LIVE]);
     }
     return rc;
@@ -307,6 +341,11 @@ int mp_protected_begin(mp_pager *p, mp_protected_id id, void **staging)
     d = &p->dir[s];
     if (d->flags & MP__ENT_STAGED) {
         return MP_ESTAGED;
+    }
+    /* A damaged committed copy must not become the base of a new version
+     * with a fresh, valid checksum (rules.h R3). */
+    if (d->flags & MP__ENT_DAMAGED) {
+        return MP_ECORRUPT;
     }
     /* The other copy may be two versions old: start from the live one. */
     dst = mp__page(p, d->page[(d->flags & MP__ENT_LIVE) ^ 1]);
@@ -339,8 +378,15 @@ int mp_protected_commit(mp_pager *p, mp_protected_id id)
         return rc;
     }
     d->crc = mp__crc32c(0, mp__page(p, d->page[other]), p->page_size);
-    d->flags = MP__ENT_INUSE | other;
-    return mp__commit(p, (int64_t)d->page[other]);
+    /* Still staged until the commit succeeds: a failed one rolls the entry
+     * back with the write staged, so it can be committed again (after
+     * MP_ENOMEM) or aborted. */
+    d->flags = MP__ENT_INUSE | MP__ENT_STAGED | other;
+    rc = mp__commit(p, (int64_t)d->page[other]);
+    if (rc == MP_OK) {
+        d->flags &= ~MP__ENT_STAGED;
+    }
+    return rc;
 }
 
 int mp_protected_abort(mp_pager *p, mp_protected_id id)

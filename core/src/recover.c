@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "layout.h"
 #include "mutant.h"
+#include "rules.h"
 
 struct meta_hdr {
     uint32_t crc;
@@ -71,14 +72,25 @@ static bool header_ok(const mp_pager *p, int c, uint64_t file_bytes,
     if (h->free_pages > total || h->slots > total / 2 || h->in_use > h->slots) {
         return false;
     }
+    /* rules.h R1 and R2, shared with the checker. */
+    if (!mp__total_ok(total, p->page_size) ||
+        !mp__counts_ok(total, h->free_pages, h->slots, h->in_use,
+                       p->page_size)) {
+        return false;
+    }
     return true;
 }
 
+/*
+ * Empty the in-memory state but keep every array: load_copy then needs no
+ * memory for any state the pager has held, which is what lets a rollback
+ * (mp__reload) work when the memory hooks fail.
+ */
 static void reset_state(mp_pager *p)
 {
-    mp__tree_free(p, &p->tree[MP__TREE_MAP]);
-    mp__tree_free(p, &p->tree[MP__TREE_DIR]);
-    mp__pageset_free(&p->internal, &p->mem);
+    mp__tree_clear(&p->tree[MP__TREE_MAP]);
+    mp__tree_clear(&p->tree[MP__TREE_DIR]);
+    mp__pageset_clear(&p->internal, &p->mem);
     if (p->bitmap) {
         memset(p->bitmap, 0, (size_t)p->bitmap_words * sizeof(uint64_t));
     }
@@ -143,8 +155,11 @@ static int load_copy(mp_pager *p, int c, const struct meta_hdr *h)
     if (rc != MP_OK) {
         return rc;
     }
-    if (p->dir) {
-        memset(p->dir, 0, (size_t)p->dir_cap * sizeof(*p->dir));
+    /* Slots below h->slots are all decoded; those keep a staged write
+     * (in memory only) if they stay in use. */
+    if (p->dir_cap > h->slots) {
+        memset(p->dir + h->slots, 0,
+               (size_t)(p->dir_cap - h->slots) * sizeof(*p->dir));
     }
     rc = mp__tree_load(p, &p->tree[MP__TREE_DIR], (h->slots + e - 1) / e,
                        h->dir_depth, h->dir_roots,
@@ -155,16 +170,15 @@ static int load_copy(mp_pager *p, int c, const struct meta_hdr *h)
     if (p->prot_in_use != h->in_use) {
         return MP_ECORRUPT_META;
     }
-    /* Every internal page must be allocated in the map. */
+    /* Every internal page must be allocated in the map. With the one-owner
+     * checks of the tree walk and free_pages equal to the map's zero bits,
+     * this also bounds the internal pages by the allocated ones; the count
+     * that the header alone can refute is rules.h R2 in header_ok(). */
     for (uint64_t i = 0; i < p->internal.cap; i++) {
         uint64_t pg = p->internal.slots[i];
         if (pg && !mp__bit(p, pg)) {
             return MP_ECORRUPT_META;
         }
-    }
-    if (p->internal.count + 2 * leaves + MP_RESERVED_PAGES >
-        p->total - p->free_pages) {
-        return MP_ECORRUPT_META; /* more internal pages than allocated */
     }
     p->free_pages = h->free_pages;
     p->live_copy = c;
@@ -197,6 +211,18 @@ static struct record read_record(const mp_pager *p)
     rec.ok = memcmp(r, "MPCR", 4) == 0 && sel <= 1 &&
              mp__crc32c(0, r, 20) == mp__le32(r + 20);
     return rec;
+}
+
+int mp__reload(mp_pager *p)
+{
+    struct meta_hdr h;
+    int c = p->live_copy;
+    /* I2 (commit.c) kept the live copy and all it reaches intact. */
+    if (!header_ok(p, c, p->file_bytes, &h) || h.generation != p->generation ||
+        h.crc != p->live_crc) {
+        return MP_ECORRUPT_META;
+    }
+    return load_copy(p, c, &h);
 }
 
 int mp__recover(mp_pager *p, uint64_t file_bytes)

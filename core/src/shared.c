@@ -374,10 +374,8 @@ int mp_shared_protected_write(mp_shared *s, mp_protected_id id,
     memcpy(staging, data, len);
     rc = mp_protected_commit(p, id);
     if (rc != MP_OK) {
-        /* A commit refused before it started leaves the write staged:
-         * drop it, or the page would stay claimed by nobody. (A commit
-         * that failed later has already unstaged it; the abort then
-         * reports MP_ENOTSTAGED, which is expected.) */
+        /* A failed commit leaves the write staged (protected.h): drop
+         * it, or the page would stay claimed by nobody. */
         int ab = mp_protected_abort(p, id);
         (void)ab;
     }

@@ -62,6 +62,15 @@ void mp__tree_free(mp_pager *p, struct mp__tree *t)
     mp__tree_init(p, t, t->kind);
 }
 
+void mp__tree_clear(struct mp__tree *t)
+{
+    t->depth = 0;
+    for (unsigned l = 0; l < MP__LEVELS; l++) {
+        t->count[l] = 0;
+        t->ndirty[l] = 0;
+    }
+}
+
 /* Node counts per level for `leaves` leaves; MP_ELIMIT if too deep. */
 static int shape(const mp_pager *p, const struct mp__tree *t, uint64_t leaves,
                  uint64_t counts[MP__LEVELS], unsigned *depth)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -631,6 +632,134 @@ static void a_commit_costs_two_os_sync_calls(void **state)
     watched_file = NULL;
 }
 
+/*
+ * Issue 12 item 6: permission and read-only-mount refusals used to come
+ * back as a generic MP_EIO. Real conditions: a file of mode 0444 and a
+ * directory of mode 0555, both owned by root, seen by uid 65534 (a forked
+ * child that drops root: root would bypass the modes), and a tmpfs this
+ * test mounts and remounts read-only. A setup that fails is a failed test,
+ * never a skip.
+ */
+#define NOBODY 65534
+
+static char perm_dir[256];
+
+static int eacces_child(const char *path)
+{
+    struct mp_options opt;
+    char name[512];
+    mp_pager *p = NULL;
+    if (setgid(NOBODY) != 0 || setuid(NOBODY) != 0 || getuid() != NOBODY) {
+        return 100; /* could not drop root: the test proves nothing */
+    }
+    posix_options(&opt);
+    errno = 0;
+    if (mp_pager_open(path, PS, &opt, &p) != MP_EACCES || p) {
+        return 1;
+    }
+    if (errno != EACCES) {
+        return 2;
+    }
+    opt.flags = MP_OPEN_READONLY;
+    if (mp_pager_open(path, PS, &opt, &p) != MP_OK) {
+        return 3;
+    }
+    mp_pager_close(p);
+    posix_options(&opt);
+    snprintf(name, sizeof(name), "%s/new.mp", perm_dir);
+    errno = 0;
+    if (mp_pager_create(name, PS, &opt, &p) != MP_EACCES || p) {
+        return 4;
+    }
+    if (errno != EACCES) {
+        return 5;
+    }
+    return 0;
+}
+
+static void read_only_files_and_directories_are_eacces(void **state)
+{
+    char path[512];
+    (void)state;
+    snprintf(perm_dir, sizeof(perm_dir), "/tmp/mpt-perm.XXXXXX");
+    if (!mkdtemp(perm_dir)) {
+        perm_dir[0] = 0;
+        fail_msg("setup: mkdtemp: %s", strerror(errno));
+    }
+    snprintf(path, sizeof(path), "%s/ro.mp", perm_dir);
+    mp_pager_close(mpt_create(path, PS));
+    if (chmod(path, 0444) != 0 || chmod(perm_dir, 0555) != 0) {
+        fail_msg("setup: chmod: %s", strerror(errno));
+    }
+    in_child(eacces_child, path);
+    if (chmod(perm_dir, 0755) != 0 || remove(path) != 0 ||
+        rmdir(perm_dir) != 0) {
+        fail_msg("cleanup of %s: %s", perm_dir, strerror(errno));
+    }
+    perm_dir[0] = 0;
+}
+
+static char rofs_dir[64];
+
+/* A failed assertion leaves by longjmp: the mount and the directories must
+ * not outlive the test. Harmless when already cleaned up. */
+static int unmount_and_remove(void **state)
+{
+    char path[512];
+    (void)state;
+    if (rofs_dir[0]) {
+        umount(rofs_dir);
+        rmdir(rofs_dir);
+        rofs_dir[0] = 0;
+    }
+    if (perm_dir[0]) {
+        chmod(perm_dir, 0755);
+        snprintf(path, sizeof(path), "%s/ro.mp", perm_dir);
+        remove(path);
+        rmdir(perm_dir);
+        perm_dir[0] = 0;
+    }
+    return 0;
+}
+
+static void read_only_mounts_are_erofs(void **state)
+{
+    char *dir = rofs_dir, path[128], name[128];
+    struct mp_options opt;
+    mp_pager *p = NULL;
+    (void)state;
+    snprintf(rofs_dir, sizeof(rofs_dir), "/tmp/mpt-rofs.XXXXXX");
+    if (!mkdtemp(dir)) {
+        rofs_dir[0] = 0;
+        fail_msg("setup: mkdtemp: %s", strerror(errno));
+    }
+    if (mount("tmpfs", dir, "tmpfs", 0, "size=1m") != 0) {
+        fail_msg("setup: mount tmpfs on %s (this test needs root): %s", dir,
+                 strerror(errno));
+    }
+    snprintf(path, sizeof(path), "%s/f.mp", dir);
+    snprintf(name, sizeof(name), "%s/new.mp", dir);
+    mp_pager_close(mpt_create(path, PS));
+    if (mount("tmpfs", dir, "tmpfs", MS_REMOUNT | MS_RDONLY, "size=1m") != 0) {
+        fail_msg("setup: remount %s read-only: %s", dir, strerror(errno));
+    }
+    posix_options(&opt);
+    errno = 0;
+    assert_int_equal(mp_pager_open(path, PS, &opt, &p), MP_EROFS);
+    assert_int_equal(errno, EROFS);
+    assert_null(p);
+    errno = 0;
+    assert_int_equal(mp_pager_create(name, PS, &opt, &p), MP_EROFS);
+    assert_int_equal(errno, EROFS);
+    opt.flags = MP_OPEN_READONLY;
+    assert_int_equal(mp_pager_open(path, PS, &opt, &p), MP_OK);
+    assert_int_equal(mp_pager_page_count(p), 8);
+    mp_pager_close(p);
+    assert_int_equal(umount(dir), 0);
+    assert_int_equal(rmdir(dir), 0);
+    rofs_dir[0] = 0;
+}
+
 /* ---- the device (io.h mp_io_methods.device, FORMAT.md 2.3) ---------- */
 
 /* The largest of /sys/dev/block/M:m/{,../}queue/{physical,logical}_block_size.
@@ -775,6 +904,10 @@ int main(void)
         cmocka_unit_test(map_without_address_space_fails_with_enomem),
         cmocka_unit_test(one_os_sync_call_per_barrier),
         cmocka_unit_test(a_commit_costs_two_os_sync_calls),
+        cmocka_unit_test_teardown(read_only_files_and_directories_are_eacces,
+                                  unmount_and_remove),
+        cmocka_unit_test_teardown(read_only_mounts_are_erofs,
+                                  unmount_and_remove),
     };
     struct mp_options opt;
     mpt_options(&opt);

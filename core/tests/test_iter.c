@@ -238,6 +238,78 @@ static void iteration_follows_changes_of_internal_pages(void **state)
     mp_pager_close(p);
 }
 
+/* Memory hooks that fail every allocation once armed. */
+struct fail_mem {
+    int armed;
+};
+
+static void *fm_alloc(void *ctx, size_t n)
+{
+    return ((struct fail_mem *)ctx)->armed ? NULL : malloc(n);
+}
+
+static void *fm_realloc(void *ctx, void *ptr, size_t n)
+{
+    return ((struct fail_mem *)ctx)->armed ? NULL : realloc(ptr, n);
+}
+
+static void fm_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+/*
+ * Issue 12 item 6: mp_for_each_page turned MP_ENOMEM (the sorted list of
+ * internal pages could not be built) into an empty loop, indistinguishable
+ * from a file without pages. The error is now kept in the iterator.
+ */
+static void a_failed_start_is_visible_after_the_loop(void **state)
+{
+    const char *path = mpt_path("iter-nomem.mp");
+    struct fail_mem fm = { 0 };
+    struct mp_options opt;
+    mp_protected_id prot;
+    mp_pager *p;
+    mp_pgno pg, id;
+    mp_iter it;
+    int n = 0;
+    (void)state;
+    mp_pager_close(mpt_create(path, PS));
+    mpt_options(&opt);
+    opt.mem.alloc = fm_alloc;
+    opt.mem.realloc = fm_realloc;
+    opt.mem.free = fm_free;
+    opt.mem.ctx = &fm;
+    assert_int_equal(mp_pager_open(path, PS, &opt, &p), MP_OK);
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    /* A protected page makes internal pages the iterator must skip. */
+    assert_int_equal(mp_protected_alloc(p, &prot), MP_OK);
+    fm.armed = 1;
+    mp_for_each_page(&it, p, id) {
+        n++;
+    }
+    assert_int_equal(n, 0);
+    assert_int_equal(mp_iter_error(&it), MP_ENOMEM);
+    /* Nothing stays borrowed: writes work, and so does a new loop. */
+    fm.armed = 0;
+    assert_int_equal(mp_pager_free(p, pg), MP_OK);
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    mp_for_each_page(&it, p, id) {
+        assert_int_equal(id, pg);
+        n++;
+    }
+    assert_int_equal(n, 1);
+    assert_int_equal(mp_iter_error(&it), MP_OK);
+    mp_for_each_protected(&it, p, id) {
+        n++;
+    }
+    assert_int_equal(mp_iter_error(&it), MP_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(mp_iter_error(NULL), MP_EINVAL);
+    mp_pager_close(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +319,7 @@ int main(void)
         cmocka_unit_test(mutation_while_iterating_is_refused),
         cmocka_unit_test(sparse_file_iteration_skips_empty_words),
         cmocka_unit_test(iteration_follows_changes_of_internal_pages),
+        cmocka_unit_test(a_failed_start_is_visible_after_the_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "../src/crc32c.h"
+#include "../src/endian.h"
 #include "mpt.h"
 
 #define PS 4096
@@ -328,6 +330,112 @@ static void a_failed_sync_makes_the_pager_unavailable(void **state)
     mp_pager_close(p);
 }
 
+/* Issue 12 item 6: MP_OPEN_NOLOCK let two writers into one file. It is
+ * for read-only inspection only now. */
+static void nolock_is_refused_for_writers(void **state)
+{
+    const char *path = mpt_path("nolock.mp");
+    struct mp_options opt;
+    mp_pager *p = mpt_create(path, PS), *q = NULL;
+    (void)state;
+    assert_int_equal(open_with(path, MP_OPEN_NOLOCK, &q), MP_EINVAL);
+    assert_null(q);
+    mp_pager_close(p);
+    assert_int_equal(open_with(path, MP_OPEN_NOLOCK, &q), MP_EINVAL);
+    mpt_options(&opt);
+    opt.flags = MP_OPEN_NOLOCK;
+    assert_int_equal(mp_pager_create(mpt_path("nolock2.mp"), PS, &opt, &q),
+                     MP_EINVAL);
+    assert_null(q);
+    assert_int_equal(mpt_file_size(mpt_path("nolock2.mp")), UINT64_MAX);
+    assert_int_equal(open_with(path, MP_OPEN_READONLY | MP_OPEN_NOLOCK, &q),
+                     MP_OK);
+    mp_pager_close(q);
+}
+
+/* Issue 12 item 6: a file of a newer minor version opened read-write, and
+ * this (older) writer then rewrote its metadata as minor 0. */
+static void a_newer_minor_opens_read_only_only(void **state)
+{
+    const char *path = mpt_path("minor.mp");
+    mp_pager *p = mpt_create(path, PS), *q = NULL;
+    unsigned char h[64];
+    mp_pgno pg;
+    const void *b;
+    (void)state;
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    mp_pager_close(p);
+    assert_int_equal(mpt_peek(path, 0, h, 64), 0);
+    mp__put16(h + 10, MP_FORMAT_MINOR + 1);
+    mp__put32(h + 60, mp__crc32c(0, h, 60));
+    assert_int_equal(mpt_poke(path, 0, h, 64), 0);
+    assert_int_equal(open_with(path, 0, &q), MP_EVERSION);
+    assert_null(q);
+    assert_int_equal(open_with(path, MP_OPEN_READONLY, &q), MP_OK);
+    assert_int_equal(mp_pager_get(q, pg, &b), MP_OK);
+    mp_pager_close(q);
+}
+
+/* A vfs that records the reservation each map() call asks for. */
+static const struct mp_vfs *rec_inner;
+static struct mp_io_methods rec_methods;
+static const struct mp_io_methods *rec_inner_methods;
+static uint64_t rec_reserve;
+
+static int rec_map(struct mp_io_file *f, uint64_t reserve_bytes,
+                   uint64_t map_bytes, void **base, uint64_t *reserved)
+{
+    rec_reserve = reserve_bytes;
+    return rec_inner_methods->map(f, reserve_bytes, map_bytes, base, reserved);
+}
+
+static int rec_open(const struct mp_vfs *vfs, const char *path, unsigned flags,
+                    struct mp_io_file **out, int *os_error)
+{
+    int rc = rec_inner->open(rec_inner, path, flags, out, os_error);
+    (void)vfs;
+    if (rc == MP_OK) {
+        rec_inner_methods = (*out)->methods;
+        rec_methods = *rec_inner_methods;
+        rec_methods.map = rec_map;
+        (*out)->methods = &rec_methods;
+    }
+    return rc;
+}
+
+/* Issue 12 item 6: read-only opens reserved 1 TiB of address space (or
+ * the caller's reserve_bytes) for a file that cannot grow. */
+static void readonly_opens_reserve_only_the_file(void **state)
+{
+    const char *path = mpt_path("resv.mp");
+    struct mp_options opt;
+    struct mp_vfs v;
+    mp_pager *p = mpt_create(path, PS);
+    uint64_t bytes;
+    (void)state;
+    mp_pager_close(p);
+    bytes = mpt_file_size(path);
+    mpt_options(&opt);
+    rec_inner = opt.vfs ? opt.vfs : mp_vfs_posix();
+    v = *rec_inner;
+    v.open = rec_open;
+    opt.vfs = &v;
+    opt.flags = MP_OPEN_READONLY;
+    opt.reserve_bytes = 0;
+    assert_int_equal(mp_pager_open(path, PS, &opt, &p), MP_OK);
+    assert_int_equal(rec_reserve, bytes);
+    mp_pager_close(p);
+    opt.reserve_bytes = (uint64_t)1 << 30;
+    assert_int_equal(mp_pager_open(path, PS, &opt, &p), MP_OK);
+    assert_int_equal(rec_reserve, bytes);
+    mp_pager_close(p);
+    /* Writers still get the room to grow they ask for. */
+    opt.flags = 0;
+    assert_int_equal(mp_pager_open(path, PS, &opt, &p), MP_OK);
+    assert_int_equal(rec_reserve, (uint64_t)1 << 30);
+    mp_pager_close(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +444,9 @@ int main(void)
         cmocka_unit_test(several_processes_read_at_once),
         cmocka_unit_test(readonly_processes_iterate_at_once),
         cmocka_unit_test(a_failed_sync_makes_the_pager_unavailable),
+        cmocka_unit_test(nolock_is_refused_for_writers),
+        cmocka_unit_test(a_newer_minor_opens_read_only_only),
+        cmocka_unit_test(readonly_opens_reserve_only_the_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,8 +5,11 @@
  * Codes are generated from one list, MP_ERROR_MAP, so the enum, the message
  * and the name can never drift apart. Codes are only ever appended: a value
  * once published is never renumbered or reused. Raw errno values never travel
- * in these ints; a pager keeps the OS errno of its last failure beside them
- * (see mp_pager_last_os_error()).
+ * in these ints; they are kept beside them: a pager keeps the OS errno of
+ * the failure that made it unavailable (mp_pager_last_failure()), and
+ * mp_pager_create() and mp_pager_open(), which fail without a pager to keep
+ * it in, leave the errno of the failed OS call in errno (0 when no OS call
+ * failed), as pager.h says.
  */
 #ifndef MAPPEDPAGES_ERROR_H
 #define MAPPEDPAGES_ERROR_H
@@ -53,9 +56,22 @@ extern "C" {
  X(ECOUNT, -25, "bulk count is zero or exceeds the limit")                  \
  X(ELIMIT, -26, "a format or address-space limit was reached")              \
  X(ECORRUPT, -27, "file structure is corrupt")                              \
- X(EDEVICE, -28, "page size is smaller than the device's power-fail unit")
+ X(EDEVICE, -28, "page size is smaller than the device's power-fail unit")  \
+ X(EACCES, -30, "permission denied by the file system")                     \
+ X(EROFS, -31, "the file system is read-only")
 
-/** Error codes. MP_OK is 0; every failure is negative. */
+/**
+ * Error codes. MP_OK is 0; every failure is negative.
+ *
+ * Where a code's meaning needs more than its message: MP_ECORRUPT is damage
+ * to one part of a file that opened (a protected page whose committed copy
+ * failed its checksum at open: mp_protected_get(), mp_protected_begin());
+ * MP_ECORRUPT_SUPER and MP_ECORRUPT_META are open's, for a file that does
+ * not open. MP_EACCES is EACCES or EPERM from the OS (a
+ * read-only file opened for writing, a directory the caller may not write
+ * to); MP_EROFS is EROFS (a file or directory on a read-only mount opened
+ * for writing or created).
+ */
 enum mp_error {
 #define MP__ERROR_ENUM(name, value, msg) MP_##name = (value),
     MP_ERROR_MAP(MP__ERROR_ENUM)
@@ -63,7 +79,7 @@ enum mp_error {
 };
 
 /** The lowest (most negative) code currently defined; for table sizes. */
-#define MP_ERROR_MIN (-28)
+#define MP_ERROR_MIN (-31)
 
 /**
  * Describe an error code in words.

@@ -197,7 +197,8 @@ struct mp_vfs {
     /**
      * Open (or with MP_IO_CREATE, create exclusively) the file at path.
      * On success *out owns the file until close(). MP_ENOENT, MP_EEXIST,
-     * MP_EIO.
+     * MP_EACCES (EACCES/EPERM: no permission), MP_EROFS (read-only file
+     * system), MP_EIO. The pager passes these codes on unchanged.
      */
     int (*open)(const struct mp_vfs *vfs, const char *path, unsigned flags,
                 struct mp_io_file **out, int *os_error);

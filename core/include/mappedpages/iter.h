@@ -38,12 +38,15 @@ typedef struct mp_iter {
     const uint64_t *priv_skip;
     size_t priv_nskip;
     size_t priv_skip_pos;
+    int priv_error;
 } mp_iter;
 
 /**
  * Start iterating over allocated regular pages in ascending order.
  * @return MP_OK; MP_ENOMEM (the iterator needs a sorted list of the
- *         internal pages); MP_EINVAL.
+ *         internal pages; the iterator is then closed, yields nothing, and
+ *         mp_iter_error() returns MP_ENOMEM); MP_EINVAL (it or pager NULL;
+ *         nothing is written to it).
  * Ownership: release with mp_iter_finish() unless iterated to the end.
  */
 MP_API MP_NODISCARD int mp_iter_pages(mp_iter *it, const mp_pager *pager);
@@ -72,6 +75,21 @@ MP_API size_t mp_iter_next_batch(mp_iter *it, uint64_t *ids, size_t cap);
 MP_API void mp_iter_finish(mp_iter *it);
 
 /**
+ * Why the iterator yields nothing more: MP_OK if it was started and ran
+ * (or is running) normally, else the code its start returned (MP_ENOMEM).
+ * This is how a loop written with mp_for_each_page() or
+ * mp_for_each_protected() tells "no pages" from "could not iterate":
+ *
+ *     mp_for_each_page(&it, pager, id) { ... }
+ *     if (mp_iter_error(&it) != MP_OK) { ... the loop did not run ... }
+ *
+ * Valid on an iterator that mp_iter_pages() or mp_iter_protected() was
+ * called on with it non-NULL, until it is started again. Thread-safe as a
+ * read of the caller's struct.
+ */
+MP_API MP_NODISCARD int mp_iter_error(const mp_iter *it);
+
+/**
  * mp_iter_next() with its common case inline: the next page of the map
  * word the iterator holds, without a call. Same contract and results.
  */
@@ -88,12 +106,16 @@ static inline bool mp_iter_next_inline(mp_iter *it, uint64_t *id)
     return mp_iter_next(it, id);
 }
 
-/** for (each allocated regular page) with automatic cleanup at the end. */
+/**
+ * for (each allocated regular page) with automatic cleanup at the end.
+ * If the iterator cannot start (MP_ENOMEM) the body never runs: check
+ * mp_iter_error(it) after the loop.
+ */
 #define mp_for_each_page(it, pager, id)               \
  for (int mp__rc_##id = mp_iter_pages((it), (pager)); \
       mp__rc_##id == MP_OK && mp_iter_next_inline((it), &(id));)
 
-/** for (each protected page in use). */
+/** for (each protected page in use); mp_iter_error(it) after it, too. */
 #define mp_for_each_protected(it, pager, id)              \
  for (int mp__rc_##id = mp_iter_protected((it), (pager)); \
       mp__rc_##id == MP_OK && mp_iter_next((it), &(id));)

@@ -15,14 +15,23 @@
  * call, never a mix. The bytes of regular pages are the caller's: the pager
  * never syncs them except through mp_pager_sync_pages().
  *
- * Failure is sticky: once a sync, growth or mapping call fails during a
- * commit, the pager refuses every further mutating call with
- * MP_EUNAVAILABLE until it is closed and the file reopened (the durable
- * state is then the state before or after the failed call). Reads of pages
- * keep working. Any other failure - bad input, MP_ENOMEM from the memory
- * hooks, a growth refused before anything was written - leaves the pager
- * usable and exactly as it was, page count included: nothing of the call
- * reaches the next commit.
+ * Memory tells the truth: after any failed call, everything the pager
+ * reports (counts, page count, get/get_mut, iterators, protected reads and
+ * the protected directory) is exactly the durable state before the call,
+ * which is also what a reopen shows. A failed sync (the commit's, a growth's
+ * file sync, or mp_pager_sync_pages) is sticky: the pager then refuses every
+ * further mutating call with MP_EUNAVAILABLE until it is closed and the
+ * file reopened, while reads keep working; a protected write staged before
+ * stays staged (mp_protected_abort drops it). A commit whose sync failed
+ * also puts the previous commit record back and syncs it, so the disk holds
+ * the state before the call whatever the failed sync wrote; if that sync
+ * fails as well, opens in a running system still see the state before the
+ * call (the restored record is in the page cache), but a crash before it
+ * reaches the disk may recover the state after the call. Any other failure -
+ * bad input, MP_ENOMEM from the memory hooks at any point of the call, a
+ * growth refused (MP_ELIMIT) or failed in the backend's grow or extend_map
+ * (MP_ENOSPC, MP_EIO, MP_ENOMEM) - leaves the pager usable and exactly as
+ * it was, page count included, and the same call may simply be made again.
  *
  * Thread rules: a pager is not internally locked. Calls that take a const
  * mp_pager * may run concurrently with each other; everything else needs
@@ -74,7 +83,12 @@ typedef struct mp_pager mp_pager;
 enum mp_open_flags {
     /** Open read-only: shared lock, read-only map, every mutation refused. */
     MP_OPEN_READONLY = 1 << 0,
-    /** Take no file lock (for tools inspecting a file a writer holds). */
+    /**
+     * Take no file lock (for tools inspecting a file a writer holds; what
+     * they read may be changing under them). Only with MP_OPEN_READONLY:
+     * a read-write open or a create with it is refused with MP_EINVAL,
+     * since two unlocked writers would corrupt the file.
+     */
     MP_OPEN_NOLOCK = 1 << 1,
 };
 
@@ -104,7 +118,8 @@ struct mp_options {
      * to this size without any page moving. 0 means the default: 1 TiB, or
      * twice the file, whichever is larger; the pager takes less if the
      * system refuses (halving down to the file's size) and then fails a
-     * growth past it with MP_ELIMIT.
+     * growth past it with MP_ELIMIT. Read-only opens ignore it and
+     * reserve exactly the file's length: they never grow.
      */
     uint64_t reserve_bytes;
     /** Memory hooks for the pager's own bookkeeping. */
@@ -136,14 +151,17 @@ MP_API void mp_options_init(struct mp_options *opt);
  *
  * @param[in]  path       file name; must not exist.
  * @param[in]  page_size  power of two in [MP_PAGE_SIZE_MIN, MP_PAGE_SIZE_MAX].
- * @param[in]  opt        options, or NULL for defaults; MP_OPEN_READONLY is
- *                        refused with MP_EINVAL.
+ * @param[in]  opt        options, or NULL for defaults; MP_OPEN_READONLY and
+ *                        MP_OPEN_NOLOCK are refused with MP_EINVAL.
  * @param[out] out        the new pager; NULL on failure.
  * @return MP_OK; MP_EPAGESIZE (bad page size); MP_EEXIST; MP_ENOENT (no such
- *         directory); MP_EIO; MP_ENOSPC; MP_ENOMEM; MP_EINVAL; MP_EDEVICE
- *         (page_size is below the device's power-fail unit and the device
- *         is not power-safe: see struct mp_options.device; nothing is
- *         left behind).
+ *         directory); MP_EACCES (the directory may not be written by the
+ *         caller); MP_EROFS (read-only file system); MP_EIO; MP_ENOSPC;
+ *         MP_ENOMEM; MP_EINVAL; MP_EDEVICE (page_size is below the
+ *         device's power-fail unit and the device is not power-safe: see
+ *         struct mp_options.device; nothing is left behind).
+ *         On failure errno holds the errno of the OS call that failed, or 0
+ *         if none did (there is no pager to keep it in).
  * Ownership: the caller owns *out and releases it with mp_pager_close().
  */
 MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
@@ -160,7 +178,10 @@ MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
  * or the chosen copy does not validate. What it chose is reported by
  * mp_pager_recovery(). Recovery writes nothing; when it did not simply
  * follow an intact record, the first commit of a read-write pager first
- * rewrites page 0 to name the copy in use (FORMAT.md 8, I4).
+ * rewrites page 0 to name the copy in use (FORMAT.md 8, I4). Open then
+ * reads the committed copy of every protected page in use once, to verify
+ * its checksum; a page that fails is refused by mp_protected_get() with
+ * MP_ECORRUPT, the rest of the file stays usable.
  *
  * @param[in]  path       file name.
  * @param[in]  page_size  the page size the caller expects, or 0 to accept
@@ -171,12 +192,20 @@ MP_API MP_NODISCARD int mp_pager_create(const char *path, size_t page_size,
  *         a writer is asked for while readers hold it); MP_ECORRUPT_SUPER
  *         (not a mappedpages file, or truncated below 3 pages);
  *         MP_EVERSION (a major format version other than
- *         MP_FORMAT_MAJOR: format 1 files are refused, not upgraded);
- *         MP_EPAGESIZE (page size differs from page_size); MP_ECORRUPT_META
- *         (neither metadata copy validates); MP_EDEVICE (read-write open of
- *         a file whose page size is below the device's power-fail unit on
- *         a device that is not power-safe; a read-only open is allowed,
- *         since it writes nothing); MP_EIO; MP_ENOMEM; MP_EINVAL.
+ *         MP_FORMAT_MAJOR: format 1 files are refused, not upgraded; or,
+ *         for a read-write open, a newer minor version: such a file opens
+ *         read-only, since this writer would drop what the newer one
+ *         added); MP_EPAGESIZE (page size differs from page_size);
+ *         MP_ECORRUPT_META (neither metadata copy validates); MP_EDEVICE
+ *         (read-write open of a file whose page size is below the device's
+ *         power-fail unit on a device that is not power-safe; a read-only
+ *         open is allowed, since it writes nothing); MP_EACCES (a
+ *         read-write open of a file the caller may only read, or no
+ *         permission to read it); MP_EROFS (a read-write open on a
+ *         read-only file system); MP_EIO; MP_ENOMEM; MP_EINVAL (also:
+ *         MP_OPEN_NOLOCK without MP_OPEN_READONLY).
+ *         On failure errno holds the errno of the OS call that failed, or 0
+ *         if none did (there is no pager to keep it in).
  */
 MP_API MP_NODISCARD int mp_pager_open(const char *path, size_t page_size,
                                       const struct mp_options *opt,

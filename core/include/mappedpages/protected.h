@@ -37,7 +37,8 @@ MP_API MP_NODISCARD int mp_protected_alloc(mp_pager *pager,
 
 /**
  * Free a protected page and both of its physical pages. One commit. A write
- * in progress on it is discarded.
+ * in progress on it is discarded when the free succeeds (a failed free
+ * keeps it staged).
  * @return MP_OK; MP_EWRONGKIND (not a protected id); MP_EOUTOFBOUNDS (no
  *         such slot); MP_EDOUBLEFREE (slot not in use); MP_EREADONLY;
  *         MP_EUNAVAILABLE; MP_EITERATING; MP_EIO (pager now unavailable).
@@ -62,9 +63,14 @@ MP_API MP_NODISCARD int mp_protected_free_bulk(mp_pager *pager,
                                                size_t count);
 
 /**
- * Pointer to the committed copy of a protected page, for reading.
+ * Pointer to the committed copy of a protected page, for reading. Open
+ * verifies the committed copy of every protected page against the checksum
+ * its commit recorded (one CRC-32C pass over each), so a page damaged on
+ * disk is never served.
  * Lifetime: until the next commit or free of that page, or close.
- * @return MP_OK; MP_EWRONGKIND; MP_EOUTOFBOUNDS; MP_EDOUBLEFREE.
+ * @return MP_OK; MP_EWRONGKIND; MP_EOUTOFBOUNDS; MP_EDOUBLEFREE;
+ *         MP_ECORRUPT (at open the committed copy did not have its
+ *         recorded checksum: the file is damaged; *out is NULL).
  */
 MP_API MP_NODISCARD int mp_protected_get(const mp_pager *pager,
                                          mp_protected_id id, const void **out);
@@ -76,7 +82,8 @@ MP_API MP_NODISCARD int mp_protected_get(const mp_pager *pager,
  * Lifetime of *staging: until commit, abort, free or close.
  * @return MP_OK; MP_ESTAGED (a write is already begun on this page);
  *         MP_EWRONGKIND; MP_EOUTOFBOUNDS; MP_EDOUBLEFREE; MP_EREADONLY;
- *         MP_EUNAVAILABLE.
+ *         MP_EUNAVAILABLE; MP_ECORRUPT (the committed copy fails its
+ *         checksum, as for mp_protected_get(); nothing changed).
  */
 MP_API MP_NODISCARD int mp_protected_begin(mp_pager *pager, mp_protected_id id,
                                            void **staging);
@@ -84,7 +91,10 @@ MP_API MP_NODISCARD int mp_protected_begin(mp_pager *pager, mp_protected_id id,
 /**
  * Commit the staged write: one commit that makes the staging copy the live
  * one (two sync barriers: the data with the metadata, then the commit
- * record).
+ * record). On success the page is no longer staged; on any error the write
+ * stays staged and mp_protected_get() still returns the old content: after
+ * MP_ENOMEM the commit can be made again, after a failed sync only
+ * mp_protected_abort() is left.
  * @return MP_OK; MP_ENOTSTAGED (no write begun); MP_EWRONGKIND;
  *         MP_EOUTOFBOUNDS; MP_EDOUBLEFREE; MP_EREADONLY; MP_EUNAVAILABLE;
  *         MP_EITERATING; MP_EIO (pager now unavailable).

@@ -16,6 +16,7 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "layout.h"
+#include "rules.h"
 
 static void decode_meta(const unsigned char *m, struct mph__ck_meta *h)
 {
@@ -142,6 +143,26 @@ static bool header_check(const struct mph__ck_img *im, struct mph__ck_copy *c,
                      h->slots, h->in_use, h->total);
         return false;
     }
+    /* core/src/rules.h R1 and R2: the rules recovery applies, from the
+     * same header. */
+    if (!mp__total_ok(h->total, im->ps)) {
+        mph__ck_fail(c,
+                     "total_pages %" PRIu64 " ends group %" PRIu64
+                     " inside its map-leaf copies",
+                     h->total, (h->total - 1) / (8 * (uint64_t)im->ps));
+        return false;
+    }
+    if (!mp__counts_ok(h->total, h->free_pages, h->slots, h->in_use, im->ps)) {
+        mph__ck_fail(c,
+                     "free_pages %" PRIu64 " leaves %" PRIu64
+                     " pages allocated, fewer than the %" PRIu64
+                     " that the map leaves, directory blocks and %" PRIu64
+                     " protected pages need",
+                     h->free_pages, h->total - h->free_pages,
+                     mp__counts_need(h->total, h->slots, h->in_use, im->ps),
+                     h->in_use);
+        return false;
+    }
     return true;
 }
 
@@ -237,23 +258,12 @@ static void map_checks(const struct mph__ck_img *im, struct mph__ck_copy *c)
     }
 }
 
-static void deep_header_checks(const struct mph__ck_img *im,
-                               struct mph__ck_copy *c, const unsigned char *m)
+static void deep_header_checks(struct mph__ck_copy *c, const unsigned char *m)
 {
-    uint64_t b = 8 * (uint64_t)im->ps, g = (c->h.total - 1) / b;
-
     (void)m;
     if (c->h.minor > MP_FORMAT_MINOR) {
         mph__ck_cnote(c, "format minor %u is newer than this checker's %d",
                       c->h.minor, MP_FORMAT_MINOR);
-    }
-    /* Growth rounds a total that would end a group within its leaf copies
-     * up to the group's third page (FORMAT.md section 3). */
-    if (g > 0 && c->h.total - g * b < 3) {
-        mph__ck_deep(c,
-                     "total_pages %" PRIu64 " ends group %" PRIu64
-                     " inside its map-leaf copies",
-                     c->h.total, g);
     }
 }
 
@@ -298,7 +308,7 @@ int mph__ck_copy_check(const struct mph__ck_img *im, int index,
     }
     total = c->h.total;
     leaves = (total + b - 1) / b;
-    deep_header_checks(im, c, m);
+    deep_header_checks(c, m);
     /* Bit arrays cover whole leaves, as the map itself does. total is at
      * most the file's page count, so these are at most file size / P / 8
      * bytes, plus one page. */
@@ -328,7 +338,8 @@ int mph__ck_copy_check(const struct mph__ck_img *im, int index,
     if (c->h.slots) {
         c->prot = calloc((size_t)c->h.slots, sizeof(uint64_t));
         c->prot_crc = calloc((size_t)c->h.slots, sizeof(uint32_t));
-        if (!c->prot || !c->prot_crc) {
+        c->prot_bad = calloc((size_t)c->h.slots, sizeof(bool));
+        if (!c->prot || !c->prot_crc || !c->prot_bad) {
             return MP_ENOMEM;
         }
     }
@@ -352,15 +363,6 @@ int mph__ck_copy_check(const struct mph__ck_img *im, int index,
                          "page %" PRIu64 " (an index node, directory block "
                          "or protected page) is free in the map",
                          pg);
-        }
-        /* Recovery's own count check, with its set semantics. */
-        if (c->inset_n + 2 * leaves + MP_RESERVED_PAGES >
-            total - c->h.free_pages) {
-            mph__ck_fail(c,
-                         "%" PRIu64 " internal pages but only %" PRIu64
-                         " pages allocated",
-                         c->inset_n + 2 * leaves + MP_RESERVED_PAGES,
-                         total - c->h.free_pages);
         }
     }
     if (c->valid) {
@@ -386,26 +388,30 @@ void mph__ck_copy_free(struct mph__ck_copy *c)
     free(c->inset);
     free(c->prot);
     free(c->prot_crc);
+    free(c->prot_bad);
     c->map = c->owned = c->inset = c->prot = NULL;
     c->prot_crc = NULL;
+    c->prot_bad = NULL;
 }
 
 void mph__ck_copy_content(const struct mph__ck_img *im, struct mph__ck_copy *c)
 {
     for (uint64_t s = 0; c->prot && s < c->h.slots; s++) {
-        uint32_t crc;
+        const unsigned char *pg;
         if (!c->prot[s]) {
             continue;
         }
         /* prot[s] was checked to be below total_pages, so in the file. */
-        crc = mp__crc32c(0, mph__ck_page(im, c->prot[s]), im->ps);
-        if (crc != c->prot_crc[s]) {
-            mph__ck_deep(c,
-                         "protected slot %" PRIu64
-                         ": committed copy (page %" PRIu64
-                         ") has checksum 0x%08" PRIx32
-                         ", the directory says 0x%08" PRIx32,
-                         s, c->prot[s], crc, c->prot_crc[s]);
+        pg = mph__ck_page(im, c->prot[s]);
+        if (!mp__protected_ok(pg, im->ps, c->prot_crc[s])) {
+            c->prot_bad[s] = true;
+            mph__ck_deep(
+                c,
+                "protected slot %" PRIu64 ": committed copy (page %" PRIu64
+                ") has checksum 0x%08" PRIx32
+                ", the directory says 0x%08" PRIx32
+                ": mp_protected_get refuses it (MP_ECORRUPT)",
+                s, c->prot[s], mp__crc32c(0, pg, im->ps), c->prot_crc[s]);
         }
     }
 }

@@ -88,6 +88,7 @@ static void compare_protected(const mp_pager *p, const struct mph__ck_copy *u,
 {
     uint64_t id, n = 0;
     mp_iter it;
+    int rc;
 
     if (mp_iter_protected(&it, p) != MP_OK) {
         differ(r, "mp_iter_protected failed");
@@ -105,9 +106,17 @@ static void compare_protected(const mp_pager *p, const struct mph__ck_copy *u,
                    id);
             break;
         }
-        if (mp_protected_get(p, id, &data) != MP_OK) {
-            differ(r, "mp_protected_get(slot %" PRIu64 ") fails", s);
+        rc = mp_protected_get(p, id, &data);
+        if (rc != (u->prot_bad[s] ? MP_ECORRUPT : MP_OK)) {
+            differ(r,
+                   "mp_protected_get(slot %" PRIu64 ") returns %s, the "
+                   "checker predicts %s",
+                   s, mp_error_name(rc),
+                   u->prot_bad[s] ? "MP_ECORRUPT" : "MP_OK");
             break;
+        }
+        if (rc != MP_OK) {
+            continue;
         }
         pg = (uint64_t)((const unsigned char *)data - p->base) / p->page_size;
         if (pg != u->prot[s]) {

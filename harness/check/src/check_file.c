@@ -4,7 +4,8 @@
  *
  * The checker's own mapping is closed before the core opens the file, so a
  * backend that allows one open file per name at a time (an in-memory crash
- * image, say) works too.
+ * image, say) works too; with MPH_CHECK_SHARED_LOCK the file itself stays
+ * open, unmapped, to hold the lock through the cross-check.
  */
 #include <string.h>
 
@@ -35,6 +36,15 @@ static int check_path(const struct mp_vfs *vfs, const char *path,
     if (rc != MP_OK) {
         return rc;
     }
+    if (flags & MPH_CHECK_SHARED_LOCK) {
+        /* As a read-only open: a writer holding the file is MP_ELOCKED,
+         * and none can start while the lock is held. */
+        rc = file->methods->lock(file, MP_IO_LOCK_SHARED);
+        if (rc != MP_OK) {
+            file->methods->close(file);
+            return rc;
+        }
+    }
     rc = file->methods->size(file, &bytes);
     /* Too short for a superblock: judged without mapping (an empty
      * mapping is an error on POSIX). */
@@ -47,11 +57,20 @@ static int check_path(const struct mp_vfs *vfs, const char *path,
     }
     mph__ck_report_init(out);
     rc = mph__ck_image(base, bytes, page_size, dump, c, out);
-    /* Closing unmaps; nothing below reads the image. */
-    file->methods->close(file);
+    /* Closing unmaps; nothing below reads the image. Under the shared
+     * lock the file stays open (locked) until the cross-check is done. */
+    if (flags & MPH_CHECK_SHARED_LOCK) {
+        file->methods->unmap(file);
+    } else {
+        file->methods->close(file);
+        file = NULL;
+    }
     if (rc == MP_OK && !(flags & MPH_CHECK_NO_CROSS)) {
         int k = out->recovery_would_choose;
         mph__ck_cross(vfs, path, page_size, k >= 0 ? &c[k] : NULL, out);
+    }
+    if (file) {
+        file->methods->close(file);
     }
     mph__ck_copy_free(&c[0]);
     mph__ck_copy_free(&c[1]);
@@ -74,6 +93,13 @@ int mph_check_file(const struct mp_vfs *vfs, const char *path, size_t page_size,
 int mph_check_dump(FILE *f, const struct mp_vfs *vfs, const char *path,
                    size_t page_size, struct mph_check_report *out)
 {
+    return mph_check_dump_ex(f, vfs, path, page_size, 0, out);
+}
+
+int mph_check_dump_ex(FILE *f, const struct mp_vfs *vfs, const char *path,
+                      size_t page_size, unsigned flags,
+                      struct mph_check_report *out)
+{
     struct mph_check_report r;
     int rc;
 
@@ -81,7 +107,7 @@ int mph_check_dump(FILE *f, const struct mp_vfs *vfs, const char *path,
         return MP_EINVAL;
     }
     fprintf(f, "file: %s\n", path ? path : "(null)");
-    rc = check_path(vfs, path, page_size, 0, f, &r);
+    rc = check_path(vfs, path, page_size, flags, f, &r);
     if (rc != MP_OK) {
         return rc;
     }

@@ -145,10 +145,12 @@ static int superblock(struct mph__ck_img *im, size_t want, bool *readable,
         return open_rc ? open_rc : MP_ECORRUPT_SUPER;
     }
     *readable = true;
+    im->minor = hi.minor;
     if (hi.minor > MP_FORMAT_MINOR) {
         mph__ck_msg(
             r, MPH_CHECK_CLEAN,
-            "superblock: format minor %u is newer than this checker's %d",
+            "superblock: format minor %u is newer than this checker's %d: "
+            "read-only opens only (a read-write open fails with MP_EVERSION)",
             hi.minor, MP_FORMAT_MINOR);
     }
     if (im->hdr_from_copy >= 0) {
@@ -392,6 +394,7 @@ int mph__ck_image(const void *base, uint64_t bytes, size_t want_ps, FILE *dump,
     open_rc = superblock(&im, want_ps, &readable, r);
     if (!readable) {
         r->open_error = open_rc;
+        r->open_error_rw = open_rc;
         snprintf(r->recovery_why, sizeof(r->recovery_why),
                  "open fails on the superblock with %s",
                  mp_error_name(open_rc));
@@ -426,6 +429,10 @@ int mph__ck_image(const void *base, uint64_t bytes, size_t want_ps, FILE *dump,
                  "open fails on the superblock with %s",
                  mp_error_name(open_rc));
     }
+    /* pager.c check_header's last check, for read-write opens only. */
+    r->open_error_rw = open_rc == MP_OK && im.minor > MP_FORMAT_MINOR
+                           ? MP_EVERSION
+                           : r->open_error;
     return MP_OK;
 }
 

@@ -3,10 +3,11 @@
  * checked, the view of one metadata copy, and message helpers.
  *
  * The checker decodes the format from FORMAT.md by itself; from the core it
- * takes only the CRC-32C and the byte-order helpers, and layout.h: the
- * table of header and record offsets, reserved ranges and the header
- * search that open applies too (one rule, one place). Rules every file here
- * keeps:
+ * takes only the CRC-32C and the byte-order helpers, layout.h (the table
+ * of header and record offsets, reserved ranges and the header search that
+ * open applies too: one rule, one place) and the validity rules of
+ * core/src/rules.h (the rules open and the checker must apply alike).
+ * Rules every file here keeps:
  *  (1) A number read from the image is validated before it indexes or
  *      sizes anything; a page is only touched once it is known to be below
  *      the file's whole-page count.
@@ -43,6 +44,7 @@ struct mph__ck_img {
     uint64_t bytes;
     size_t ps;           /* page size from the superblock */
     unsigned log2;       /* log2(ps) */
+    unsigned minor;      /* format minor of the header in use */
     uint32_t flags;      /* the static header's flags */
     int hdr_from_copy;   /* -1, or the copy page 0's header was taken from */
     uint64_t pages;      /* whole pages in the image */
@@ -99,6 +101,7 @@ struct mph__ck_copy {
     uint64_t *inset;    /* the core's internal set: non-leaf claims */
     uint64_t *prot;     /* per slot: page of the committed copy, 0 if free */
     uint32_t *prot_crc; /* per slot: the directory's checksum of it */
+    bool *prot_bad;     /* per slot: the copy fails it (rules.h R3) */
     uint64_t in_use;    /* directory entries in use */
     uint64_t owned_n;   /* distinct owned pages */
     uint64_t inset_n;   /* distinct pages in inset */
@@ -163,8 +166,10 @@ void mph__ck_claim(struct mph__ck_copy *c, uint64_t pg, bool internal,
 int mph__ck_copy_check(const struct mph__ck_img *im, int index,
                        struct mph__ck_copy *c);
 void mph__ck_copy_free(struct mph__ck_copy *c);
-/* The committed copy of every protected page against its checksum (open
- * never reads them; oracle rule 3 needs them whole). Deep problems. */
+
+/* The committed copy of every protected page against its checksum
+ * (rules.h R3: they do not fail a metadata copy; mp_protected_get refuses a
+ * copy that fails). Deep problems; sets prot_bad. */
 void mph__ck_copy_content(const struct mph__ck_img *im, struct mph__ck_copy *c);
 
 /* A whole image (check_image.c). want_ps: 0 or the caller's page size.

@@ -14,6 +14,7 @@
 #include "check_internal.h"
 #include "crc32c.h"
 #include "endian.h"
+#include "rules.h"
 
 uint64_t mph__ck_root_cap(size_t ps, int kind)
 {
@@ -206,7 +207,7 @@ static void dir_entries(struct walk *w, uint64_t block,
     }
     for (uint64_t s = first; s < end; s++) {
         struct mph__ck_ref e;
-        uint32_t crc;
+        bool ok;
         int live;
 
         mph__ck_ref_decode(src + (s - first) * MPH_CK_REF, &e);
@@ -244,17 +245,18 @@ static void dir_entries(struct walk *w, uint64_t block,
         live = (int)(e.flags & 1);
         c->prot[s] = e.page[live];
         c->prot_crc[s] = e.crc;
-        /* The content's checksum is checked for the copy in use only
-         * (mph__ck_copy_content): the other copy's may be stale by design. */
+        /* core/src/rules.h R3 is judged for the copy in use only
+         * (mph__ck_copy_content): the other copy's may be stale by design,
+         * a later write begun on the page reuses it. */
         if (w->im->dump && c->dumped_entries++ < w->im->dump_limit) {
-            crc = mp__crc32c(0, mph__ck_page(w->im, e.page[live]), ps);
+            ok = mp__protected_ok(mph__ck_page(w->im, e.page[live]), ps, e.crc);
             mph__ck_dump(w->im,
                          "%*s  slot %" PRIu64 " (id 0x%016" PRIx64
                          "): pages %" PRIu64 "/%" PRIu64 ", committed copy %d,"
                          " crc 0x%08" PRIx32 " %s\n",
                          (int)(2 * w->s->depth + 4), "", s,
                          MP_ID_KIND_PROTECT | s, e.page[0], e.page[1], live,
-                         e.crc, crc == e.crc ? "ok" : "MISMATCH");
+                         e.crc, ok ? "ok" : "MISMATCH");
         }
     }
 }

@@ -437,6 +437,100 @@ static void newer_copy_without_record_is_a_note(void **state)
     assert_int_equal(r.recovery_would_choose, 1);
 }
 
+/*
+ * Issue 12 item 7 (c): a page count ending group 1 inside its map-leaf
+ * copies (B + 2). Growth never writes one (core/src/rules.h R1); the
+ * checker and open both refuse the copy, so open falls back and the
+ * checker says so (it used to call the file corrupt while open took it).
+ */
+static void total_inside_the_leaf_copies_fails_the_copy(void **state)
+{
+    const size_t ps = 1024;
+    const uint64_t b = 8 * ps;
+    struct mph_check_report r;
+    const char *path = mpt_path("total-b2.mp");
+    mp_pager *p;
+    uint64_t fp;
+    int sel;
+    (void)state;
+
+    remove(path);
+    p = mpt_create(path, ps);
+    assert_int_equal(mp_pager_grow(p, b + 3), MP_OK);
+    assert_int_equal(mp_pager_page_count(p), b + 3);
+    mp_pager_close(p);
+    sel = cu_selected(path);
+    fp = cu_get(path, (uint64_t)(1 + sel) * ps + 32, 8);
+    cu_set_meta(path, ps, sel, 24, 8, b + 2); /* page b + 2 was free */
+    cu_set_meta(path, ps, sel, 32, 8, fp - 1);
+    expect(path, ps, MPH_CHECK_RECOVERABLE, MP_OK, "inside its map-leaf copies",
+           &r);
+    assert_int_equal(r.recovery_reason, MP_RECOVERY_BAD_SELECTED);
+    assert_false(r.copy[sel].header_ok);
+    assert_int_equal(r.page_count, 8);
+}
+
+/*
+ * Issue 11 item 6: a free count that leaves fewer allocated pages than
+ * the header's own structures need (core/src/rules.h R2) fails the header
+ * checks, in open and in the checker alike: copy A, which the record does
+ * not name, is then not a candidate.
+ */
+static void free_count_below_the_structures_fails_the_header(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_two_commits("owned.mp", PS);
+    (void)state;
+    assert_int_equal(cu_selected(path), 1);
+    /* Copy A: 8 pages, 3 reserved + 2 leaf copies allocated, 3 free. */
+    assert_int_equal(cu_get(path, PS + 32, 8), 3);
+    cu_set_meta(path, PS, 0, 32, 8, 4);
+    expect(path, PS, MPH_CHECK_CLEAN, MP_OK,
+           "4 pages allocated, fewer than the 5", &r);
+    assert_false(r.copy[0].header_ok);
+    assert_true(r.copy[1].valid);
+}
+
+/*
+ * Issue 12 item 7 (d): slot 0's committed-copy bit flipped, the directory
+ * block's checksums made right again: the bit names the old copy, the
+ * checksum is the new copy's. The bit is authoritative and the page is
+ * damaged (core/src/rules.h R3): open accepts the file (it reads no
+ * protected page), mp_protected_get refuses the page with MP_ECORRUPT, and
+ * the checker predicts exactly that.
+ */
+static void protected_bit_against_its_checksum_is_corrupt(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_mixed("protbit.mp", PS);
+    uint64_t ref, live, flags;
+    int sel;
+    (void)state;
+    sel = cu_selected(path);
+    ref = 128 + 24 * cu_get(path, (uint64_t)(1 + sel) * PS + 64, 4);
+    live = cu_ref_live(path, PS, 1 + (uint64_t)sel, (unsigned)ref);
+    flags = cu_get(path, live * PS + 20, 4);
+    assert_true(flags & 2);
+    cu_edit_dir0(path, PS, sel, 20, 4, flags ^ 1);
+    expect(path, PS, MPH_CHECK_CORRUPT, MP_OK, "refuses it (MP_ECORRUPT)", &r);
+    assert_int_equal(r.recovery_reason, MP_RECOVERY_RECORD);
+    assert_int_equal(r.cross_check, MPH_CROSS_AGREES);
+}
+
+/* Issue 12 item 6: a newer format minor is a note; read-only opens take
+ * the file, read-write opens refuse it with MP_EVERSION, and the report
+ * predicts both (open_error, open_error_rw). */
+static void newer_minor_opens_read_only_only(void **state)
+{
+    struct mph_check_report r;
+    const char *path = cu_two_commits("minor.mp", PS);
+    (void)state;
+    cu_put(path, 10, 2, MP_FORMAT_MINOR + 1);
+    fix_header_crc(path);
+    expect(path, PS, MPH_CHECK_CLEAN, MP_OK, "format minor", &r);
+    assert_int_equal(r.open_error_rw, MP_EVERSION);
+}
+
 int main(void)
 {
     /* Small files only: small reservations keep valgrind runs fast. */
@@ -458,6 +552,10 @@ int main(void)
         cmocka_unit_test(two_owners_of_one_page_fail_the_copy),
         cmocka_unit_test(reserved_metadata_bytes_fail_the_copy),
         cmocka_unit_test(newer_copy_without_record_is_a_note),
+        cmocka_unit_test(total_inside_the_leaf_copies_fails_the_copy),
+        cmocka_unit_test(free_count_below_the_structures_fails_the_header),
+        cmocka_unit_test(protected_bit_against_its_checksum_is_corrupt),
+        cmocka_unit_test(newer_minor_opens_read_only_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -163,6 +165,92 @@ static void dump_shows_every_structure(void **state)
     }
 }
 
+/* Run mp-check with args, stdout and stderr both into out. */
+static int run_all(const char *opts, const char *path)
+{
+    char cmd[2048];
+    FILE *p;
+    size_t n;
+    int st;
+    snprintf(cmd, sizeof(cmd), "'%s' %s '%s' 2>&1", MPH_CHECK_TOOL, opts, path);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    st = pclose(p);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+/*
+ * Issue 12 item 6: mp-check read without a lock and called a healthy file
+ * corrupt while a writer was committing. A real second process opens the
+ * file read-write and commits in a loop; every mp-check meanwhile must
+ * say the file is being written (status 4), --no-lock must run and warn
+ * that its verdict may be racy, and once the writer is gone the file is
+ * clean.
+ */
+static void a_file_being_written_is_not_judged(void **state)
+{
+    const char *path = cu_mixed("tool_busy.mp", 4096);
+    int ready[2], stop[2], st;
+    pid_t pid;
+    char ch;
+    (void)state;
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(stop), 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct pollfd pf = { stop[0], POLLIN, 0 };
+        mp_pager *p = NULL;
+        mp_pgno pg;
+        long commits = 0;
+        int bad = 0;
+        alarm(120); /* never outlive a failed parent */
+        bad = mp_pager_open(path, 4096, NULL, &p) != MP_OK;
+        if (write(ready[1], bad ? "n" : "y", 1) != 1 || bad) {
+            _exit(1);
+        }
+        while (poll(&pf, 1, 0) == 0) {
+            if (mp_pager_alloc(p, &pg) != MP_OK ||
+                mp_pager_free(p, pg) != MP_OK) {
+                _exit(2);
+            }
+            commits += 2;
+        }
+        mp_pager_close(p);
+        _exit(commits > 0 ? 0 : 3);
+    }
+    assert_int_equal(read(ready[0], &ch, 1), 1);
+    assert_int_equal(ch, 'y');
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(run_all("", path), 4);
+        assert_non_null(strstr(out, "the file is being written"));
+        assert_null(strstr(out, "verdict"));
+    }
+    assert_int_equal(run_all("--json", path), 4);
+    assert_int_equal(run_all("--dump", path), 4);
+    for (int i = 0; i < 3; i++) {
+        int rc = run_all("--no-lock", path);
+        assert_true(rc >= 0 && rc <= 2);
+        assert_non_null(strstr(out, "the verdict may be racy"));
+        assert_non_null(strstr(out, "verdict: "));
+    }
+    assert_int_equal(write(stop[1], "s", 1), 1);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    close(ready[0]);
+    close(ready[1]);
+    close(stop[0]);
+    close(stop[1]);
+    assert_int_equal(run_all("", path), 0);
+    assert_non_null(strstr(out, "verdict: clean"));
+    assert_null(strstr(out, "racy"));
+}
+
 int main(void)
 {
     /* Small files only: small reservations keep valgrind runs fast. */
@@ -172,6 +260,7 @@ int main(void)
         cmocka_unit_test(usage_and_io_errors_exit_3),
         cmocka_unit_test(json_output_is_one_object_with_the_documented_keys),
         cmocka_unit_test(dump_shows_every_structure),
+        cmocka_unit_test(a_file_being_written_is_not_judged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -274,9 +274,9 @@ static int inject(faultfs *fs, const struct mph__site *site)
 }
 
 /*
- * After an injected fault broke op i: the op failed, and the pager either
- * refuses every further change until reopened or (a growth refused before
- * anything was written) still equals the state before the op.
+ * After an injected fault broke op i: the op failed, the pager still
+ * equals the state before the op (memory tells the truth, pager.h), and
+ * after a failed sync it refuses every further change until reopened.
  */
 static int check_no_pretending(const struct mph__golden *g, struct mph_exec *e,
                                size_t i, int op_rc, struct mph_diff *d)
@@ -305,8 +305,8 @@ static int check_no_pretending(const struct mph__golden *g, struct mph_exec *e,
                          "MP_EUNAVAILABLE",
                          i, mp_error_name(op_rc), mp_error_name(code),
                          mp_error_name(rc));
+            return MP_OK;
         }
-        return MP_OK;
     }
     rc = mph_state_compare(g->m, mph_model_state(g->m, i), p, MPH_CMP_VOLATILE,
                            d);
@@ -315,9 +315,10 @@ static int check_no_pretending(const struct mph__golden *g, struct mph_exec *e,
         memcpy(what, d->what, sizeof(what));
         d->rule = MPH_RULE_NONE;
         mph_diff_set(d, MPH_RULE_FAULT, d->id,
-                     "after op %zu failed with %s the pager stays usable but "
-                     "is not in the state before the op: %s",
-                     i, mp_error_name(op_rc), what);
+                     "after op %zu failed with %s the pager (%s) is not in "
+                     "the state before the op: %s",
+                     i, mp_error_name(op_rc), code ? "unavailable" : "usable",
+                     what);
     }
     return rc;
 }

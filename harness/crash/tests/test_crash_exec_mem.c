@@ -250,6 +250,8 @@ static void enomem_in_protected_ops_then_retry(void **state)
                   "pager), %u retried\n",
                   t.enomem, t.usable, t.unavailable, t.gone, t.retried);
     assert_true(t.enomem > 0);
+    /* MP_ENOMEM never leaves the pager unavailable (pager.h). */
+    assert_int_equal(t.unavailable, 0);
     assert_true(t.retried > 0);
     assert_true(t.retried_by_kind[MPH_OP_REOPEN] > 0);
 }
@@ -263,6 +265,7 @@ static void enomem_in_subpage_ops_then_retry(void **state)
     print_message("subpage: %u ENOMEM (%u usable, %u unavailable, %u no "
                   "pager), %u retried\n",
                   t.enomem, t.usable, t.unavailable, t.gone, t.retried);
+    assert_int_equal(t.unavailable, 0);
     assert_true(t.retried_by_kind[MPH_OP_SALLOC] > 0);
     assert_true(t.retried_by_kind[MPH_OP_REOPEN] > 0);
 }
@@ -275,6 +278,7 @@ static void sticky_failures_are_clean_too(void **state)
     sweep(protected_wl, true, &t);
     sweep(subpage_wl, true, &t);
     assert_true(t.enomem > 0);
+    assert_int_equal(t.unavailable, 0);
 }
 
 /* One failure by hand: the first allocation of an alloc_bulk's commit. */

@@ -21,9 +21,9 @@
  *    legitimately leave a torn record; anything else here means damage.
  *  - MPH_CHECK_CORRUPT: open fails, or the copy open would use is
  *    inconsistent in a way open does not look for (a protected page whose
- *    committed copy fails its checksum, reserved bytes that are not zero,
- *    a page count that ends a group inside its map-leaf copies), or the
- *    core disagrees with the checker.
+ *    committed copy fails its checksum, which mp_protected_get refuses
+ *    with MP_ECORRUPT; reserved bytes that are not zero), or the core
+ *    disagrees with the checker.
  * Oracle rule 4 ("the file checker passes") means a verdict other than
  * MPH_CHECK_CORRUPT: see mph_check_passed().
  *
@@ -37,8 +37,9 @@
  * hostile file gets a verdict, never an access outside the file.
  *
  * Thread rules: no global state; reports are the caller's. Concurrent
- * checks of different files are fine. The checker takes no file lock, so a
- * file a writer is changing at the same moment may be reported damaged.
+ * checks of different files are fine. The checker takes no file lock
+ * unless asked (MPH_CHECK_SHARED_LOCK), so without it a file a writer is
+ * changing at the same moment may be reported damaged.
  */
 #ifndef MPH_CHECK_H
 #define MPH_CHECK_H
@@ -72,6 +73,18 @@ enum mph_check_flags {
      * crash explorer, and want the check to cost one pass over the file).
      */
     MPH_CHECK_NO_CROSS = 1 << 0,
+    /**
+     * Hold a shared lock on the file (mp_io_methods.lock) from before the
+     * first byte is read until after the cross-check, as a read-only
+     * mp_pager_open() does: no writer can commit meanwhile, so the verdict
+     * is about one state of the file. If a writer holds the file the check
+     * does not run and MP_ELOCKED is returned. (The checker keeps its file
+     * open through the cross-check then: the backend must allow two opens
+     * of one name, as the posix one does.) mp-check sets this unless told
+     * --no-lock. Without it the check takes no lock and a file a writer is
+     * changing at that moment may be reported damaged.
+     */
+    MPH_CHECK_SHARED_LOCK = 1 << 1,
 };
 
 /** Outcome of the cross-check with the production core. */
@@ -143,6 +156,10 @@ struct mph_check_report {
     /** What mp_pager_open(path, page_size) would return: MP_OK, or
      *  MP_ECORRUPT_SUPER, MP_EVERSION, MP_EPAGESIZE, MP_ECORRUPT_META. */
     int open_error;
+    /** What a read-write open would return: open_error, except MP_EVERSION
+     *  for an otherwise sound superblock of a newer format minor (only
+     *  read-only opens accept one; the cross-check opens read-only). */
+    int open_error_rw;
     /** Generation of the chosen copy (0 when none). */
     uint64_t generation;
     /** File length in bytes. */
@@ -202,7 +219,9 @@ struct mph_check_report {
 int mph_check_file(const struct mp_vfs *vfs, const char *path, size_t page_size,
                    struct mph_check_report *out);
 
-/** mph_check_file() with enum mph_check_flags. Same errors. */
+/** mph_check_file() with enum mph_check_flags. Same errors, and
+ *  MP_ELOCKED (MPH_CHECK_SHARED_LOCK: a writer holds the file; nothing was
+ *  checked and *out is not filled). */
 int mph_check_file_ex(const struct mp_vfs *vfs, const char *path,
                       size_t page_size, unsigned flags,
                       struct mph_check_report *out);
@@ -246,6 +265,11 @@ int mph_check_print(FILE *f, const struct mph_check_report *r, int json);
  */
 int mph_check_dump(FILE *f, const struct mp_vfs *vfs, const char *path,
                    size_t page_size, struct mph_check_report *out);
+
+/** mph_check_dump() with enum mph_check_flags (as mph_check_file_ex()). */
+int mph_check_dump_ex(FILE *f, const struct mp_vfs *vfs, const char *path,
+                      size_t page_size, unsigned flags,
+                      struct mph_check_report *out);
 
 #ifdef __cplusplus
 }

@@ -80,6 +80,13 @@ void cu_assert_agrees(const char *path, size_t page_size,
         disagree(r, "the report's own cross-check disagrees");
     }
     mpt_options(&opt);
+    rc = mp_pager_open(path, page_size, &opt, &p);
+    if (rc != r->open_error_rw) {
+        disagree(r, "a read-write open returns %s, the checker predicts %s",
+                 mp_error_name(rc), mp_error_name(r->open_error_rw));
+    }
+    mp_pager_close(p);
+    p = NULL;
     opt.flags |= MP_OPEN_READONLY;
     rc = mp_pager_open(path, page_size, &opt, &p);
     if (rc != r->open_error) {

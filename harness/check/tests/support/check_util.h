@@ -20,10 +20,10 @@ void cu_check(const char *path, size_t page_size, struct mph_check_report *r);
 
 /*
  * Assert that the report predicts mp_pager_open exactly: the same return
- * code and, on success, the same recovery choice, reason and generation,
- * and the same counts; the regular-page iterator must yield
- * r->regular_count pages. Also asserts the report's own cross-check did not
- * disagree.
+ * code (read-write: open_error_rw; read-only: open_error) and, on success, the
+ * same recovery choice, reason and generation, and the same counts; the
+ * regular-page iterator must yield r->regular_count pages. Also asserts the
+ * report's own cross-check did not disagree.
  */
 void cu_assert_agrees(const char *path, size_t page_size,
                       const struct mph_check_report *r);
