@@ -356,11 +356,11 @@ const struct mph_workload mph_workloads[] = {
 #ifdef MPH_HAVE_LMDB
     /* Beside alloc and protected_4k, in the same rounds (README.md). */
     { "lmdb_put", "LMDB: 8-byte put + commit per txn, default sync", KB(4), 8,
-      20000, 500, mph_lmdb_setup, NULL, mph_lmdb_put, mph_lmdb_teardown },
-    { "lmdb_put_wm", "the same with MDB_WRITEMAP", KB(4), 8, 20000, 500,
+      20000, 50, mph_lmdb_setup, NULL, mph_lmdb_put, mph_lmdb_teardown },
+    { "lmdb_put_wm", "the same with MDB_WRITEMAP", KB(4), 8, 20000, 50,
       mph_lmdb_setup_wm, NULL, mph_lmdb_put, mph_lmdb_teardown },
     { "lmdb_put_4k_wm", "LMDB, MDB_WRITEMAP: 4 KiB put + commit per txn", KB(4),
-      4096, 20000, 300, mph_lmdb_setup_wm, NULL, mph_lmdb_put,
+      4096, 20000, 50, mph_lmdb_setup_wm, NULL, mph_lmdb_put,
       mph_lmdb_teardown },
 #endif
 };
