@@ -28,6 +28,7 @@ struct posix_file {
     unsigned char *reserve; /* start of the reserved range, or NULL */
     uint64_t reserved;      /* bytes reserved */
     uint64_t mapped;        /* bytes of the file mapped at reserve */
+    uint64_t os_syncs;      /* msync/fsync calls issued: see io.h */
 };
 
 static int fail(struct mp_io_file *f, int code)
@@ -232,31 +233,38 @@ static int px_extend_map(struct mp_io_file *file, uint64_t new_map_bytes)
     return MP_OK;
 }
 
+/*
+ * One barrier is one msync spanning every range: on ext4 each msync(MS_SYNC)
+ * is a journal commit and a device flush, so one call per range multiplied
+ * the flushes of a commit. The dirty pages between the ranges belong to the
+ * caller, who may have them written early (io.h says so); writeback skips
+ * the clean ones, so a wide span with few dirty pages costs little.
+ */
 static int px_sync(struct mp_io_file *file, const struct mp_io_range *ranges,
                    size_t count)
 {
     struct posix_file *f = (struct posix_file *)file;
     uint64_t ps = (uint64_t)os_page();
-    size_t i = 0;
+    uint64_t lo = UINT64_MAX, hi = 0;
 
     if (!f->reserve) {
         return MP_EINVAL;
     }
-    while (i < count) {
-        uint64_t lo = ranges[i].offset - ranges[i].offset % ps;
-        uint64_t hi = ranges[i].offset + ranges[i].length;
-        /* Coalesce ranges that follow each other: fewer msync calls. */
-        while (i + 1 < count && ranges[i + 1].offset >= lo &&
-               ranges[i + 1].offset <= hi + ps) {
-            uint64_t e = ranges[i + 1].offset + ranges[i + 1].length;
-            hi = e > hi ? e : hi;
-            i++;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t a = ranges[i].offset - ranges[i].offset % ps;
+        uint64_t e = ranges[i].offset + ranges[i].length;
+        if (ranges[i].length == 0) {
+            continue;
         }
-        i++;
-        if (hi > f->mapped) {
-            hi = f->mapped;
-        }
-        if (hi > lo && msync(f->reserve + lo, hi - lo, MS_SYNC) != 0) {
+        lo = a < lo ? a : lo;
+        hi = e > hi ? e : hi;
+    }
+    if (hi > f->mapped) {
+        hi = f->mapped;
+    }
+    if (hi > lo) {
+        f->os_syncs++;
+        if (msync(f->reserve + lo, hi - lo, MS_SYNC) != 0) {
             return fail(file, MP_EIO);
         }
     }
@@ -266,6 +274,7 @@ static int px_sync(struct mp_io_file *file, const struct mp_io_range *ranges,
 static int px_sync_file(struct mp_io_file *file)
 {
     struct posix_file *f = (struct posix_file *)file;
+    f->os_syncs++;
     if (fsync(f->fd) != 0) {
         return fail(file, MP_EIO);
     }
@@ -416,6 +425,14 @@ static const struct mp_io_methods posix_methods = {
     .reserve = px_reserve,
     .device = px_device,
 };
+
+uint64_t mp_io_posix_os_syncs(const struct mp_io_file *file)
+{
+    if (!file || file->methods != &posix_methods) {
+        return 0;
+    }
+    return ((const struct posix_file *)file)->os_syncs;
+}
 
 static void set_os(int *os_error)
 {

@@ -510,6 +510,129 @@ static void map_without_address_space_fails_with_enomem(void **state)
 }
 
 /*
+ * One barrier is one OS sync call, however many ranges it holds and
+ * however far apart they lie; one file sync is one call.
+ */
+static void one_os_sync_call_per_barrier(void **state)
+{
+    struct mp_io_file *f;
+    struct mp_io_range r[3];
+    unsigned char *base = NULL;
+    void *b = NULL;
+    uint64_t reserved = 0, n0;
+    (void)state;
+    f = plain_file(mpt_path("io_one_sync"), 1 << 20);
+    assert_int_equal(mp_io_posix_os_syncs(f), 0);
+    assert_int_equal(f->methods->map(f, 1 << 20, 1 << 20, &b, &reserved),
+                     MP_OK);
+    base = b;
+    /* Three ranges, pages apart, given out of order. */
+    r[0].offset = 900 << 10;
+    r[0].length = 100;
+    r[1].offset = 0;
+    r[1].length = 8192;
+    r[2].offset = 300 << 10;
+    r[2].length = 4096;
+    for (int i = 0; i < 3; i++) {
+        memset(base + r[i].offset, 0x11 * (i + 1), r[i].length);
+    }
+    n0 = mp_io_posix_os_syncs(f);
+    assert_int_equal(f->methods->sync(f, r, 3), MP_OK);
+    assert_int_equal(mp_io_posix_os_syncs(f) - n0, 1);
+    /* No ranges, no call. */
+    assert_int_equal(f->methods->sync(f, r, 0), MP_OK);
+    assert_int_equal(mp_io_posix_os_syncs(f) - n0, 1);
+    assert_int_equal(f->methods->sync_file(f), MP_OK);
+    assert_int_equal(mp_io_posix_os_syncs(f) - n0, 2);
+    /* Another backend's file (or none) counts nothing. */
+    assert_int_equal(mp_io_posix_os_syncs(NULL), 0);
+    assert_int_equal(f->methods->close(f), MP_OK);
+}
+
+/* The posix file the pager under test opened (a vfs that only watches). */
+static struct mp_io_file *watched_file;
+
+static int watch_open(const struct mp_vfs *v, const char *path, unsigned fl,
+                      struct mp_io_file **out, int *os)
+{
+    int rc = mp_vfs_posix()->open(mp_vfs_posix(), path, fl, out, os);
+    (void)v;
+    watched_file = rc == MP_OK ? *out : NULL;
+    return rc;
+}
+
+static int watch_remove(const struct mp_vfs *v, const char *path, int *os)
+{
+    (void)v;
+    return mp_vfs_posix()->remove(mp_vfs_posix(), path, os);
+}
+
+static int watch_rename(const struct mp_vfs *v, const char *a, const char *b,
+                        int *os)
+{
+    (void)v;
+    return mp_vfs_posix()->rename(mp_vfs_posix(), a, b, os);
+}
+
+static int watch_sync_dir(const struct mp_vfs *v, const char *path, int *os)
+{
+    (void)v;
+    return mp_vfs_posix()->sync_dir(mp_vfs_posix(), path, os);
+}
+
+/* OS sync calls the watched file took since the last call. */
+static uint64_t os_syncs_since(uint64_t *last)
+{
+    uint64_t now = mp_io_posix_os_syncs(watched_file), d = now - *last;
+    *last = now;
+    return d;
+}
+
+/*
+ * Every commit, regular, bulk or protected, is two barriers and so two OS
+ * sync calls (README's benchmark table), in a file large enough that the
+ * pages a commit writes lie far apart.
+ */
+static void a_commit_costs_two_os_sync_calls(void **state)
+{
+    static const struct mp_vfs watch = {
+        1, "watch", NULL, watch_open, watch_remove, watch_rename, watch_sync_dir
+    };
+    struct mp_options opt;
+    mp_pager *p = NULL;
+    mp_pgno one, many[64];
+    mp_protected_id prot;
+    void *w;
+    uint64_t last = 0;
+    (void)state;
+    posix_options(&opt);
+    opt.vfs = &watch;
+    remove(mpt_path("io_two_syncs"));
+    assert_int_equal(mp_pager_create(mpt_path("io_two_syncs"), 4096, &opt, &p),
+                     MP_OK);
+    assert_non_null(watched_file);
+    assert_int_equal(mp_pager_grow(p, 1 << 16), MP_OK);
+    assert_int_equal(mp_protected_alloc(p, &prot), MP_OK);
+    (void)os_syncs_since(&last);
+    for (int round = 0; round < 8; round++) {
+        assert_int_equal(mp_pager_alloc(p, &one), MP_OK);
+        assert_int_equal(os_syncs_since(&last), 2);
+        assert_int_equal(mp_pager_alloc_bulk(p, 64, many), MP_OK);
+        assert_int_equal(os_syncs_since(&last), 2);
+        assert_int_equal(mp_pager_free_bulk(p, many, 64), MP_OK);
+        assert_int_equal(os_syncs_since(&last), 2);
+        assert_int_equal(mp_protected_begin(p, prot, &w), MP_OK);
+        memset(w, round, 4096);
+        assert_int_equal(mp_protected_commit(p, prot), MP_OK);
+        assert_int_equal(os_syncs_since(&last), 2);
+        assert_int_equal(mp_pager_free(p, one), MP_OK);
+        assert_int_equal(os_syncs_since(&last), 2);
+    }
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    watched_file = NULL;
+}
+
+/*
  * Issue 12 item 6: permission and read-only-mount refusals used to come
  * back as a generic MP_EIO. Real conditions: a file of mode 0444 and a
  * directory of mode 0555, both owned by root, seen by uid 65534 (a forked
@@ -779,6 +902,8 @@ int main(void)
         cmocka_unit_test(null_options_mean_defaults),
         cmocka_unit_test(growth_past_the_file_size_limit_fails_cleanly),
         cmocka_unit_test(map_without_address_space_fails_with_enomem),
+        cmocka_unit_test(one_os_sync_call_per_barrier),
+        cmocka_unit_test(a_commit_costs_two_os_sync_calls),
         cmocka_unit_test_teardown(read_only_files_and_directories_are_eacces,
                                   unmount_and_remove),
         cmocka_unit_test_teardown(read_only_mounts_are_erofs,

@@ -29,13 +29,14 @@ struct mph_run {
     uint64_t ops;    /* timed operations in this repetition */
     uint64_t units;  /* units (pages) per op, for ns/unit */
     uint64_t check;  /* workload-defined sanity value */
+    void *ext;       /* state of a workload that runs another library */
 };
 
 struct mph_workload {
     const char *name;
     const char *what; /* one line for --list */
     size_t page_size;
-    uint64_t k;         /* bulk size, or file size in pages */
+    uint64_t k;         /* bulk size, file size in pages, LMDB value bytes */
     uint64_t ops;       /* timed operations per repetition */
     uint64_t quick_ops; /* the same under --quick */
     /* Build the starting state (untimed). */
@@ -44,6 +45,9 @@ struct mph_workload {
     int (*before)(struct mph_run *r, uint64_t i);
     /* The timed operation i. */
     int (*op)(struct mph_run *r, uint64_t i);
+    /* Untimed check and release after the last op, or NULL; always called
+     * once setup has run, even if it failed (frees what setup took). */
+    int (*teardown)(struct mph_run *r);
 };
 
 extern const struct mph_workload mph_workloads[];
@@ -51,5 +55,18 @@ extern const size_t mph_workload_count;
 
 /* Create r->path afresh with the workload's page size and open it. */
 int mph_run_create(struct mph_run *r);
+
+#ifdef MPH_HAVE_LMDB
+/*
+ * LMDB's closest operation to a single-page commit, for the same-run
+ * comparison (bench_lmdb.c): one mdb_put of a `k`-byte value under an
+ * 8-byte key and mdb_txn_commit per op, default (durable) sync, in
+ * r->path (MDB_NOSUBDIR). setup_lmdb_wm opens with MDB_WRITEMAP.
+ */
+int mph_lmdb_setup(struct mph_run *r);
+int mph_lmdb_setup_wm(struct mph_run *r);
+int mph_lmdb_put(struct mph_run *r, uint64_t i);
+int mph_lmdb_teardown(struct mph_run *r);
+#endif
 
 #endif /* MPH_BENCH_H */

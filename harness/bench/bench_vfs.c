@@ -58,19 +58,23 @@ static int tf_extend(struct mp_io_file *f, uint64_t n)
 
 static int tf_sync(struct mp_io_file *f, const struct mp_io_range *r, size_t n)
 {
+    uint64_t os0 = mp_io_posix_os_syncs(INNER(f));
     uint64_t t0 = mph_bench_now_ns();
     int rc = INNER(f)->methods->sync(INNER(f), r, n);
     OWNER(f)->sync_ns += mph_bench_now_ns() - t0;
     OWNER(f)->sync_calls++;
+    OWNER(f)->os_syncs += mp_io_posix_os_syncs(INNER(f)) - os0;
     return rc;
 }
 
 static int tf_sync_file(struct mp_io_file *f)
 {
+    uint64_t os0 = mp_io_posix_os_syncs(INNER(f));
     uint64_t t0 = mph_bench_now_ns();
     int rc = INNER(f)->methods->sync_file(INNER(f));
     OWNER(f)->sync_ns += mph_bench_now_ns() - t0;
     OWNER(f)->file_syncs++;
+    OWNER(f)->os_syncs += mp_io_posix_os_syncs(INNER(f)) - os0;
     return rc;
 }
 

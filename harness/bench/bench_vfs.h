@@ -1,7 +1,9 @@
 /*
  * bench_vfs.h - a pass-through vfs that measures the time spent in the
  * backend's sync calls, so the benchmark can report the CPU cost of a
- * commit with the syncs themselves taken out.
+ * commit with the syncs themselves taken out, and counts both the seam's
+ * barriers and the OS sync calls the posix backend issued for them
+ * (mp_io_posix_os_syncs).
  */
 #ifndef MPH_BENCH_VFS_H
 #define MPH_BENCH_VFS_H
@@ -22,6 +24,7 @@ struct mph_bench_vfs {
      * out pages they never write (2^20 pages would otherwise put 4 GiB
      * into the file system, on tmpfs into memory). */
     int skip_reserve;
+    uint64_t os_syncs; /* msync/fsync the posix backend issued for them */
 };
 
 /* Wrap inner (NULL = posix). The struct must outlive every file opened. */

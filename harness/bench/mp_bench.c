@@ -10,6 +10,11 @@
  * that is the pager's own CPU cost, on a disk the difference to ns/op is
  * the device. "crc" is the time CRC-32C takes over the bytes an operation
  * syncs, the floor the issue measures commit CPU against.
+ *
+ * Repetitions are interleaved: round r runs every selected workload once,
+ * so a machine that is busier in one stretch of time slows all of them
+ * alike, and a ratio between two workloads (ours against LMDB's, printed
+ * at the end) is the median of per-round ratios.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -42,7 +47,9 @@ struct rep {
     uint64_t total_ns, sync_ns;
     uint64_t sync_calls, file_syncs; /* at the backend, timed ops only */
     uint64_t reserves, reserve_ns;   /* block reservation, timed ops only */
-    struct mp_pager_stats d;         /* pager counters, timed ops only */
+    uint64_t os_syncs;               /* msync/fsync calls they issued */
+    int seam; /* the pager's backend saw a sync (else another library) */
+    struct mp_pager_stats d; /* pager counters, timed ops only */
     size_t heap_peak;
     struct mph_samples lat;
 };
@@ -50,25 +57,25 @@ struct rep {
 static void usage(FILE *f)
 {
     fprintf(
-        f,
-        "usage: mp-bench [options]\n"
-        "\n"
-        "Runs named workloads against the pager and prints ops/s, ns/op,\n"
-        "latency quantiles and the syncs each operation needs.\n"
-        "\n"
-        "  --dir DIR      where the files go (default /dev/shm if present,\n"
-        "                 else $TMPDIR or /tmp); tmpfs shows CPU cost, a\n"
-        "                 disk shows sync cost\n"
-        "  --only A,B     run only these workloads (see --list)\n"
-        "  --reps N       measured repetitions, median reported (default 5)\n"
-        "  --ops N        timed operations per repetition (overrides)\n"
-        "  --quick        few operations: a smoke run, not a measurement\n"
-        "  --no-warmup    skip the discarded warm-up repetition\n"
-        "  --json         one JSON object per line instead of the table\n"
-        "  --list         list the workloads and exit\n"
-        "  --help         this text\n"
-        "\n"
-        "Exit status: 0 success, 1 a workload failed, 2 usage error.\n");
+        f, "usage: mp-bench [options]\n"
+           "\n"
+           "Runs named workloads against the pager and prints ops/s, ns/op,\n"
+           "latency quantiles and the syncs each operation needs.\n"
+           "\n"
+           "  --dir DIR      where the files go (default /dev/shm if present,\n"
+           "                 else $TMPDIR or /tmp); tmpfs shows CPU cost, a\n"
+           "                 disk shows sync cost\n"
+           "  --only A,B     run only these workloads (see --list)\n"
+           "  --reps N       measured rounds, median reported (default 5); a\n"
+           "                 round runs every selected workload once\n"
+           "  --ops N        timed operations per repetition (overrides)\n"
+           "  --quick        few operations: a smoke run, not a measurement\n"
+           "  --no-warmup    skip the discarded warm-up round\n"
+           "  --json         one JSON object per line instead of the table\n"
+           "  --list         list the workloads and exit\n"
+           "  --help         this text\n"
+           "\n"
+           "Exit status: 0 success, 1 a workload failed, 2 usage error.\n");
 }
 
 static const char *default_dir(void)
@@ -165,7 +172,7 @@ run_once(const struct cfg *c, const struct mph_workload *w, struct rep *out)
 
     rc = w->setup(&r);
     for (uint64_t i = 0; rc == MP_OK && i < r.ops; i++) {
-        uint64_t t0, t1, sync0, calls0, fsyncs0, resv0, resv_ns0;
+        uint64_t t0, t1, sync0, calls0, fsyncs0, os0, resv0, resv_ns0;
         if (w->before) {
             rc = w->before(&r, i);
             if (rc != MP_OK) {
@@ -180,6 +187,7 @@ run_once(const struct cfg *c, const struct mph_workload *w, struct rep *out)
         fsyncs0 = r.tv.file_syncs;
         resv0 = r.tv.reserves;
         resv_ns0 = r.tv.reserve_ns;
+        os0 = r.tv.os_syncs;
         t0 = mph_bench_now_ns();
         rc = w->op(&r, i);
         t1 = mph_bench_now_ns();
@@ -194,10 +202,16 @@ run_once(const struct cfg *c, const struct mph_workload *w, struct rep *out)
         out->file_syncs += r.tv.file_syncs - fsyncs0;
         out->reserves += r.tv.reserves - resv0;
         out->reserve_ns += r.tv.reserve_ns - resv_ns0;
+        out->os_syncs += r.tv.os_syncs - os0;
         if (mph_samples_add(&out->lat, t1 - t0) != 0) {
             rc = MP_ENOMEM;
         }
     }
+    if (w->teardown) {
+        int rc2 = w->teardown(&r);
+        rc = rc ? rc : rc2;
+    }
+    out->seam = r.tv.sync_calls + r.tv.file_syncs > 0;
     out->ops = r.ops;
     out->units = r.units;
     out->heap_peak = r.heap.peak;
@@ -233,7 +247,8 @@ static double crc_ns(uint64_t bytes)
 
 struct figures {
     double ops_s, ns_op, cpu_ns_op, crc_ns_op, ns_unit, spread;
-    double syncs_op, fsyncs_op, bytes_op, heap_per_page;
+    double syncs_op, fsyncs_op, os_syncs_op, bytes_op, heap_per_page;
+    int seam; /* the workload runs the pager (else another library) */
     double resv_op, resv_ns_op;
     uint64_t p50, p99, p999, units, heap_peak;
 };
@@ -263,6 +278,8 @@ static void summarise(struct rep *reps, int n, struct figures *f)
     f->fsyncs_op = (double)m->file_syncs / (double)m->ops;
     f->resv_op = (double)m->reserves / (double)m->ops;
     f->resv_ns_op = (double)m->reserve_ns / (double)m->ops;
+    f->seam = m->seam;
+    f->os_syncs_op = (double)m->os_syncs / (double)m->ops;
     f->bytes_op = (double)m->d.sync_bytes / (double)m->ops;
     f->units = m->units;
     f->ns_unit = f->ns_op / (double)m->units;
@@ -277,20 +294,29 @@ static void summarise(struct rep *reps, int n, struct figures *f)
 
 static void print_header(void)
 {
-    printf("%-20s %12s %10s %9s %9s %9s %6s %6s %9s %9s %7s %10s %6s %7s "
+    printf("%-20s %12s %10s %9s %9s %9s %6s %6s %6s %9s %9s %7s %10s %6s %7s "
            "%7s\n",
            "workload", "ops/s", "ns/op", "p50", "p99", "p99.9", "syncs",
-           "fsyncs", "bytes/op", "cpu ns", "cpu/crc", "ns/page", "+-%", "resv",
-           "resv ns");
+           "fsyncs", "os", "bytes/op", "cpu ns", "cpu/crc", "ns/page", "+-%",
+           "resv", "resv ns");
 }
 
 static void print_row(const char *name, const struct figures *f)
 {
-    printf("%-20s %12.0f %10.0f %9llu %9llu %9llu %6.2f %6.3f %9.0f %9.0f "
-           "%7.2f %10.3f %6.1f %7.4f %7.1f\n",
+    if (!f->seam) {
+        /* Another library: the pager's backend saw none of its syncs. */
+        printf("%-20s %12.0f %10.0f %9llu %9llu %9llu %6s %6s %6s %9s %9s "
+               "%7s %10.3f %6.1f\n",
+               name, f->ops_s, f->ns_op, (unsigned long long)f->p50,
+               (unsigned long long)f->p99, (unsigned long long)f->p999, "-",
+               "-", "-", "-", "-", "-", f->ns_unit, f->spread);
+        return;
+    }
+    printf("%-20s %12.0f %10.0f %9llu %9llu %9llu %6.2f %6.3f %6.2f %9.0f "
+           "%9.0f %7.2f %10.3f %6.1f %7.4f %7.1f\n",
            name, f->ops_s, f->ns_op, (unsigned long long)f->p50,
            (unsigned long long)f->p99, (unsigned long long)f->p999, f->syncs_op,
-           f->fsyncs_op, f->bytes_op, f->cpu_ns_op,
+           f->fsyncs_op, f->os_syncs_op, f->bytes_op, f->cpu_ns_op,
            f->crc_ns_op > 0 ? f->cpu_ns_op / f->crc_ns_op : 0, f->ns_unit,
            f->spread, f->resv_op, f->resv_ns_op);
 }
@@ -301,17 +327,100 @@ static void print_json(const char *name, const struct cfg *c,
     printf("{\"workload\":\"%s\",\"dir\":\"%s\",\"reps\":%d,"
            "\"ops_per_s\":%.1f,\"ns_per_op\":%.1f,\"p50_ns\":%llu,"
            "\"p99_ns\":%llu,\"p999_ns\":%llu,\"syncs_per_op\":%.4f,"
-           "\"file_syncs_per_op\":%.4f,\"bytes_synced_per_op\":%.1f,"
+           "\"file_syncs_per_op\":%.4f,\"os_syncs_per_op\":%.4f,"
+           "\"bytes_synced_per_op\":%.1f,"
            "\"cpu_ns_per_op\":%.1f,\"crc_ns_per_op\":%.1f,"
            "\"pages_per_op\":%llu,\"ns_per_page\":%.4f,\"spread_pct\":%.2f,"
            "\"heap_peak_bytes\":%llu,\"heap_bytes_per_page\":%.4f,"
            "\"reserves_per_op\":%.4f,\"reserve_ns_per_op\":%.1f}\n",
            name, c->dir, c->reps, f->ops_s, f->ns_op,
            (unsigned long long)f->p50, (unsigned long long)f->p99,
-           (unsigned long long)f->p999, f->syncs_op, f->fsyncs_op, f->bytes_op,
-           f->cpu_ns_op, f->crc_ns_op, (unsigned long long)f->units, f->ns_unit,
-           f->spread, (unsigned long long)f->heap_peak, f->heap_per_page,
-           f->resv_op, f->resv_ns_op);
+           (unsigned long long)f->p999, f->syncs_op, f->fsyncs_op,
+           f->os_syncs_op, f->bytes_op, f->cpu_ns_op, f->crc_ns_op,
+           (unsigned long long)f->units, f->ns_unit, f->spread,
+           (unsigned long long)f->heap_peak, f->heap_per_page, f->resv_op,
+           f->resv_ns_op);
+}
+
+/* Every round of one workload. */
+struct wrun {
+    const struct mph_workload *w;
+    struct rep reps[MAX_REPS];
+    int n;  /* rounds run (the failed one included) */
+    int rc; /* MP_OK, or the failure that stopped it */
+};
+
+/* Our commits against LMDB's closest operation, when both ran. */
+static const struct {
+    const char *ours, *theirs;
+} ratio_pairs[] = {
+    { "alloc", "lmdb_put" },
+    { "alloc", "lmdb_put_wm" },
+    { "protected_4k", "lmdb_put_4k_wm" },
+};
+
+static const struct wrun *find_run(const struct wrun *runs, size_t n,
+                                   const char *name)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (!strcmp(runs[j].w->name, name) && runs[j].rc == MP_OK) {
+            return &runs[j];
+        }
+    }
+    return NULL;
+}
+
+/* Median, least and greatest of v[0..n) (sorts v). */
+static void spread_of(double *v, int n, double out[3])
+{
+    out[0] = mph_median(v, (size_t)n);
+    out[1] = v[0];
+    out[2] = v[n - 1];
+}
+
+/*
+ * Ours against theirs in each round, and the median over the rounds: both
+ * ran in the same round, seconds apart, so the load of the machine weighs
+ * on both alike. Two ratios: of throughput (ops/s, which a preempted
+ * operation drags down), and of p50 latency (theirs over ours), which a
+ * busy machine disturbs less. Above 1 means ours is faster.
+ */
+static void print_ratios(const struct cfg *c, const struct wrun *runs, size_t n)
+{
+    for (size_t k = 0; k < sizeof(ratio_pairs) / sizeof(ratio_pairs[0]); k++) {
+        const struct wrun *a = find_run(runs, n, ratio_pairs[k].ours);
+        const struct wrun *b = find_run(runs, n, ratio_pairs[k].theirs);
+        double rate[MAX_REPS], lat[MAX_REPS], r[3], l[3];
+        if (!a || !b || a->n != b->n || a->n == 0) {
+            continue;
+        }
+        for (int i = 0; i < a->n; i++) {
+            /* Quantiles sort the samples: fine, summarise() did already. */
+            struct mph_samples *sa = (struct mph_samples *)&a->reps[i].lat;
+            struct mph_samples *sb = (struct mph_samples *)&b->reps[i].lat;
+            double pa = (double)mph_samples_quantile(sa, 0.5);
+            double pb = (double)mph_samples_quantile(sb, 0.5);
+            rate[i] = b->reps[i].ops_per_s > 0
+                          ? a->reps[i].ops_per_s / b->reps[i].ops_per_s
+                          : 0;
+            lat[i] = pa > 0 ? pb / pa : 0;
+        }
+        spread_of(rate, a->n, r);
+        spread_of(lat, a->n, l);
+        if (c->json) {
+            printf("{\"ratio\":\"%s/%s\",\"dir\":\"%s\",\"rounds\":%d,"
+                   "\"rate_median\":%.4f,\"rate_min\":%.4f,"
+                   "\"rate_max\":%.4f,\"p50_median\":%.4f,"
+                   "\"p50_min\":%.4f,\"p50_max\":%.4f}\n",
+                   a->w->name, b->w->name, c->dir, a->n, r[0], r[1], r[2], l[0],
+                   l[1], l[2]);
+        } else {
+            printf("%s vs %s: %.2fx the ops/s (%.2f-%.2f), %.2fx by p50 "
+                   "latency (%.2f-%.2f); medians of %d rounds\n",
+                   a->w->name, b->w->name, r[0], r[1], r[2], l[0], l[1], l[2],
+                   a->n);
+        }
+    }
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -331,6 +440,8 @@ int main(int argc, char **argv)
 {
     struct cfg c = { default_dir(), 5, 1, 0, 0, 0, NULL };
     int failed = 0, ran = 0, progress = isatty(2) && isatty(1);
+    struct wrun *runs;
+    size_t nruns = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -390,52 +501,72 @@ int main(int argc, char **argv)
         free(dup);
     }
 
-    if (!c.json) {
-        printf("mp-bench: dir %s, %d reps (median shown)%s\n", c.dir, c.reps,
-               c.quick ? ", quick" : "");
-        print_header();
+    runs = calloc(mph_workload_count, sizeof(*runs));
+    if (!runs) {
+        fprintf(stderr, "mp-bench: out of memory\n");
+        return 1;
     }
     for (size_t k = 0; k < mph_workload_count; k++) {
-        const struct mph_workload *w = &mph_workloads[k];
-        struct rep reps[MAX_REPS];
-        struct figures f;
-        int rc = MP_OK, n = 0;
-        if (!selected(&c, w->name)) {
-            continue;
+        if (selected(&c, mph_workloads[k].name)) {
+            runs[nruns++].w = &mph_workloads[k];
         }
-        if (progress) {
-            fprintf(stderr, "  running %s...", w->name);
-        }
-        if (c.warmup) {
-            struct rep warm;
-            rc = run_once(&c, w, &warm);
-            mph_samples_free(&warm.lat);
-        }
-        while (rc == MP_OK && n < c.reps) {
-            rc = run_once(&c, w, &reps[n]);
-            n++;
-        }
-        if (progress) {
-            fprintf(stderr, "\r\033[K");
-        }
-        if (rc != MP_OK) {
-            fprintf(stderr, "mp-bench: %s failed: %s\n", w->name,
-                    mp_strerror(rc));
-            failed = 1;
-        } else {
-            summarise(reps, n, &f);
-            if (c.json) {
-                print_json(w->name, &c, &f);
+    }
+    if (!c.json) {
+        printf("mp-bench: dir %s, %d interleaved rounds (median shown)%s\n",
+               c.dir, c.reps, c.quick ? ", quick" : "");
+    }
+    /* Round -1 is the discarded warm-up. */
+    for (int round = c.warmup ? -1 : 0; round < c.reps; round++) {
+        for (size_t j = 0; j < nruns; j++) {
+            struct wrun *x = &runs[j];
+            if (x->rc != MP_OK) {
+                continue;
+            }
+            if (progress) {
+                fprintf(stderr, "\r\033[K  round %d/%d: %s...", round + 1,
+                        c.reps, x->w->name);
+            }
+            if (round < 0) {
+                struct rep warm;
+                x->rc = run_once(&c, x->w, &warm);
+                mph_samples_free(&warm.lat);
             } else {
-                print_row(w->name, &f);
+                x->rc = run_once(&c, x->w, &x->reps[x->n]);
+                x->n++;
             }
         }
-        for (int i = 0; i < n; i++) {
-            mph_samples_free(&reps[i].lat);
+    }
+    if (progress) {
+        fprintf(stderr, "\r\033[K");
+    }
+    if (!c.json) {
+        print_header();
+    }
+    for (size_t j = 0; j < nruns; j++) {
+        struct wrun *x = &runs[j];
+        struct figures f;
+        if (x->rc != MP_OK) {
+            fprintf(stderr, "mp-bench: %s failed: %s\n", x->w->name,
+                    mp_strerror(x->rc));
+            failed = 1;
+        } else {
+            summarise(x->reps, x->n, &f);
+            if (c.json) {
+                print_json(x->w->name, &c, &f);
+            } else {
+                print_row(x->w->name, &f);
+            }
         }
-        fflush(stdout);
         ran++;
     }
+    print_ratios(&c, runs, nruns);
+    for (size_t j = 0; j < nruns; j++) {
+        for (int i = 0; i < runs[j].n; i++) {
+            mph_samples_free(&runs[j].reps[i].lat);
+        }
+    }
+    free(runs);
+    fflush(stdout);
     if (!c.json) {
         printf("ns/page = ns/op over the pages an op touches (bulk size, "
                "file pages for iterate/open/growth); cpu = ns/op minus time "

@@ -153,6 +153,12 @@ struct mp_io_methods {
      * ranges before the call is durable. Ranges need not be sorted or
      * page-aligned. On MP_EIO any part of the ranges, all or none, may have
      * become durable.
+     *
+     * Other bytes of the file may become durable too, earlier than the
+     * pager asked: the posix backend issues one msync per call, spanning
+     * from the first range to the last, so data the application stored
+     * between them (and not yet synced) may be written with them. Nothing
+     * but the ranges is promised durable.
      */
     int (*sync)(struct mp_io_file *file, const struct mp_io_range *ranges,
                 size_t count);
@@ -254,6 +260,17 @@ struct mp_vfs {
  * page size, not power-safe.
  */
 MP_API const struct mp_vfs *mp_vfs_posix(void);
+
+/**
+ * How many OS-level sync calls (msync, fsync, fdatasync) the posix backend
+ * has issued for `file` since it was opened, failed ones included: each
+ * sync() barrier with a non-empty range issues one, each sync_file() one.
+ * For benchmarks and tests, which see what a commit costs the OS beside
+ * what it asks of the seam (struct mp_pager_stats). 0 for NULL or a file
+ * of another backend. Reads a counter the file's methods write: call it
+ * from the thread that uses the file. Never fails.
+ */
+MP_API uint64_t mp_io_posix_os_syncs(const struct mp_io_file *file);
 
 #ifdef __cplusplus
 }
