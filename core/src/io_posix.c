@@ -351,31 +351,68 @@ static int px_reserve(struct mp_io_file *file, uint64_t offset, uint64_t length)
 #define TMPFS_MAGIC_ 0x01021994L
 #define RAMFS_MAGIC_ 0x858458f6L
 
-/* A power of two read from /sys/dev/block/MAJ:MIN/<rel>, or 0. */
+/* Appends the decimal digits of v at p; returns the end. */
+static char *put_dec(char *p, unsigned v)
+{
+    char tmp[12];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0) {
+        *p++ = tmp[--n];
+    }
+    return p;
+}
+
+/*
+ * A power of two read from /sys/dev/block/MAJ:MIN/<rel>, or 0. Plain
+ * open/read and hand-made paths: this runs on every open, and stdio's
+ * fopen/fscanf/snprintf were most of an open's instructions.
+ */
 static uint32_t sysfs_size(unsigned maj, unsigned min, const char *rel)
 {
-    char path[96];
+    static const char dir[] = "/sys/dev/block/";
+    char path[128], buf[24], *p = path;
     unsigned long v = 0;
-    FILE *f;
+    ssize_t n;
+    int fd;
 
-    snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", maj, min, rel);
-    f = fopen(path, "re");
-    if (!f) {
+    if (strlen(rel) > sizeof(path) - sizeof(dir) - 24) {
         return 0;
     }
-    if (fscanf(f, "%lu", &v) != 1 || v == 0 || v > (1ul << 24) ||
-        (v & (v - 1))) {
-        v = 0;
+    memcpy(p, dir, sizeof(dir) - 1);
+    p = put_dec(p + sizeof(dir) - 1, maj);
+    *p++ = ':';
+    p = put_dec(p, min);
+    *p++ = '/';
+    strcpy(p, rel);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
     }
-    fclose(f);
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) {
+        v = v * 10 + (unsigned long)(buf[i] - '0');
+        if (v > (1ul << 24)) {
+            return 0;
+        }
+    }
+    if (v == 0 || (v & (v - 1))) {
+        return 0;
+    }
     return (uint32_t)v;
 }
 
 /*
  * The power-fail unit (io.h, mp_vfs_posix): msync writes back whole OS
  * pages, and a drive rewrites whole physical sectors (a 512e drive
- * read-modify-writes 4 KiB), so the unit is the largest of the two. A
- * partition's queue/ lives in its disk's directory, one level up.
+ * read-modify-writes 4 KiB), so the unit is the largest of the two. The
+ * physical sector is never smaller than the logical one, so the logical
+ * size is only a fallback. A partition's queue/ lives in its disk's
+ * directory, one level up.
  */
 static int px_device(struct mp_io_file *file, struct mp_io_device *out)
 {
@@ -396,12 +433,11 @@ static int px_device(struct mp_io_file *file, struct mp_io_device *out)
     if (fstat(f->fd, &st) == 0) {
         unsigned maj = major(st.st_dev), min = minor(st.st_dev);
         static const char *const rel[] = { "queue/physical_block_size",
-                                           "queue/logical_block_size",
                                            "../queue/physical_block_size",
+                                           "queue/logical_block_size",
                                            "../queue/logical_block_size" };
-        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-            uint32_t v = sysfs_size(maj, min, rel[i]);
-            dev = v > dev ? v : dev;
+        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]) && dev == 0; i++) {
+            dev = sysfs_size(maj, min, rel[i]);
         }
     }
     if (dev == 0) {
