@@ -4,7 +4,7 @@
 # through a method table (p->vfs->rename(...)) are the seam and are allowed.
 # Usage: check-seam.sh <core/src>
 src=${1:?usage: check-seam.sh <core/src dir>}
-calls='mmap|munmap|mremap|msync|ftruncate|fsync|fdatasync|flock|fcntl|open|openat|close|pread|pwrite|read|write|rename|renameat2|link|unlink|fstat|stat|madvise|mprotect|dlopen'
+calls='mmap|munmap|mremap|msync|ftruncate|fallocate|posix_fallocate|lseek|fsync|fdatasync|flock|fcntl|open|openat|close|pread|pwrite|read|write|rename|renameat2|link|unlink|fstat|stat|madvise|mprotect|dlopen'
 bad=$(grep -nP "(?<![>.\\w])($calls)\\s*\\(" "$src"/*.c "$src"/*.h 2>/dev/null \
       | grep -v '^[^:]*/io_posix\.c:' \
       | grep -vP '^[^:]*:\d+:\s*(\*|/\*)')

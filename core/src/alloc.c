@@ -77,6 +77,27 @@ static uint64_t round_total(const mp_pager *p, uint64_t t)
     return mp__total_round(t, p->page_size);
 }
 
+/*
+ * The one rule for how far the file may grow: the largest total within
+ * MP_MAX_PAGES and the address reservation (growth never moves the
+ * mapping), lowered so that it does not end inside a group's leaf copies.
+ * Every growth (alloc's geometric growth and mp_pager_grow) asks this.
+ */
+static uint64_t max_total(const mp_pager *p)
+{
+    uint64_t b = mp__group_pages(p);
+    uint64_t m = p->reserved / p->page_size;
+    uint64_t g;
+    if (m > MP_MAX_PAGES) {
+        m = MP_MAX_PAGES;
+    }
+    g = (m - 1) / b;
+    if (g > 0 && m - g * b < 3) {
+        m = g * b;
+    }
+    return m;
+}
+
 /* Free pages a growth to t pages would leave, or 0 if none. */
 static uint64_t free_after(const mp_pager *p, uint64_t t)
 {
@@ -89,22 +110,118 @@ static uint64_t free_after(const mp_pager *p, uint64_t t)
     return p->free_pages + (t - p->total) - cost - nodes;
 }
 
+/* Bytes reserved ahead of the allocation frontier in one backend call. */
+#define RESERVE_AHEAD_BYTES ((uint64_t)1 << 20)
+
 /*
- * Step 1 of the commit protocol: grow the file to t pages. The length is
- * made durable (sync_file) before anything can reference a new page (I3);
- * the backend calls that fail before anything is written leave the pager
- * usable and unchanged.
+ * Reserve the run [lo, hi) of pages to be claimed, and the map nodes its
+ * commit rewrites: the leaves of the existing groups it lies in and the
+ * nodes above them (*last_g: the last group done).
  */
-static int grow_to(mp_pager *p, uint64_t t)
+static int reserve_run(mp_pager *p, uint64_t lo, uint64_t hi, uint64_t ahead,
+                       uint64_t *last_g)
+{
+    const struct mp__tree *m = &p->tree[MP__TREE_MAP];
+    uint64_t b = mp__group_pages(p);
+    int rc = mp__reserve(p, lo, hi, ahead);
+    for (uint64_t g = lo / b; rc == MP_OK && lo < hi && g <= (hi - 1) / b;
+         g++) {
+        if (g < m->count[0] && (*last_g == UINT64_MAX || g > *last_g)) {
+            rc = mp__reserve_chain(p, m, 0, g);
+            *last_g = g;
+        }
+    }
+    return rc;
+}
+
+/*
+ * Reserve disk blocks for every page the call in progress may store into
+ * or hand out, before anything is stored (issue 12: a store into a page
+ * the device cannot hold is SIGBUS): the two leaf copies of each group a
+ * growth to t pages adds (both: the second commit writes the other), and
+ * the first k pages that will be free once the file has t pages, in the
+ * order alloc, alloc_bulk and mp__take_page claim them (lowest first from
+ * the hint), with the leaves (and nodes above) of the groups they lie in
+ * and pages 0-2. Index nodes, directory blocks and protected copies come
+ * from mp__take_page, so every internal page gets its blocks when it is
+ * born and later commits store only into reserved pages. Runs of pages are
+ * reserved together, with RESERVE_AHEAD_BYTES more when the device has
+ * them, so a run of single allocs costs one backend call per chunk. Only
+ * what is handed out or written is reserved: a sparse growth stays sparse.
+ */
+static int reserve_ahead(mp_pager *p, uint64_t t, uint64_t k)
+{
+    uint64_t ahead = RESERVE_AHEAD_BYTES / p->page_size;
+    uint64_t g = mp__leaf_count(p, p->total), last = mp__leaf_count(p, t);
+    uint64_t pg = p->hint, lo = 0, hi = 0, last_g = UINT64_MAX;
+    /* The record's page and both metadata copies: every commit's. */
+    int rc = mp__reserve(p, 0, MP_RESERVED_PAGES, 0);
+
+    if (rc != MP_OK) {
+        return rc;
+    }
+    for (; g < last; g++) {
+        rc = mp__reserve(p, mp__leaf_page(p, g, 0), mp__leaf_page(p, g, 0) + 2,
+                         0);
+        if (rc != MP_OK) {
+            return rc;
+        }
+    }
+    while (k > 0 && pg < t) {
+        bool is_free;
+        if (pg < p->total && (pg & 63) == 0 && pg + 64 <= p->total) {
+            /* Whole words: all taken, or 64 free pages in one step. */
+            uint64_t word = p->bitmap[pg >> 6];
+            if (word == ~(uint64_t)0) {
+                pg += 64;
+                continue;
+            }
+            if (word == 0 && k >= 64) {
+                if (pg != hi) {
+                    rc = reserve_run(p, lo, hi, hi + ahead, &last_g);
+                    if (rc != MP_OK) {
+                        return rc;
+                    }
+                    lo = pg;
+                }
+                hi = pg + 64;
+                k -= 64;
+                pg += 64;
+                continue;
+            }
+        }
+        is_free = pg < p->total ? !mp__bit(p, pg) : !mp__is_leaf_page(p, pg);
+        if (is_free) {
+            if (pg != hi) {
+                rc = reserve_run(p, lo, hi, hi + ahead, &last_g);
+                if (rc != MP_OK) {
+                    return rc;
+                }
+                lo = pg;
+            }
+            hi = pg + 1;
+            k--;
+        }
+        pg++;
+    }
+    return reserve_run(p, lo, hi, hi + ahead, &last_g);
+}
+
+/*
+ * Step 1 of the commit protocol: grow the file to t pages, with blocks for
+ * the new groups' leaves and the next `need` free pages. The length is
+ * made durable (sync_file) before anything can reference a new page (I3);
+ * the backend calls that fail before anything is written (grow, map,
+ * reserve) leave the pager usable and unchanged.
+ */
+static int grow_to(mp_pager *p, uint64_t t, uint64_t need)
 {
     uint64_t bytes = t * (uint64_t)p->page_size;
     uint64_t leaves = mp__leaf_count(p, t);
+    uint64_t nodes = mp__tree_new_pages(p, &p->tree[MP__TREE_MAP], leaves);
     int rc;
 
-    if (t > MP_MAX_PAGES || bytes / p->page_size != t) {
-        return MP_ELIMIT;
-    }
-    if (bytes > p->reserved) {
+    if (t > max_total(p) || nodes == UINT64_MAX) {
         return MP_ELIMIT;
     }
     if (bytes > p->file_bytes) {
@@ -120,6 +237,10 @@ static int grow_to(mp_pager *p, uint64_t t)
             return rc;
         }
         p->mapped = bytes;
+    }
+    rc = reserve_ahead(p, t, need + nodes);
+    if (rc != MP_OK) {
+        return rc;
     }
     if (!MP_MUTANT(MP_MUT_SKIP_GROW_FSYNC)) {
         rc = mp__io_sync_file(p);
@@ -147,31 +268,29 @@ static int grow_to(mp_pager *p, uint64_t t)
 
 int mp__ensure_free(mp_pager *p, uint64_t need)
 {
-    uint64_t t = p->total;
+    uint64_t t = p->total, limit = max_total(p);
     if (p->free_pages >= need) {
-        return MP_OK;
+        return reserve_ahead(p, p->total, need);
     }
-    /* Geometric growth: double, or more if one call needs more. */
+    /* Geometric growth: double, or more if one call needs more, but never
+     * past the limit growth itself accepts. */
     for (;;) {
         uint64_t next = t * 2;
-        if (next < t || t >= MP_MAX_PAGES) {
+        if (t >= limit) {
             return MP_ELIMIT;
         }
-        if (next - p->total < need) {
+        if (next < t || next - p->total < need) {
             next = p->total + need;
         }
-        t = round_total(p, next);
-        if (t > MP_MAX_PAGES) {
-            t = MP_MAX_PAGES;
+        t = next < p->total ? limit : round_total(p, next);
+        if (t > limit) {
+            t = limit;
         }
         if (free_after(p, t) >= need) {
             break;
         }
-        if (t == MP_MAX_PAGES) {
-            return MP_ELIMIT;
-        }
     }
-    return grow_to(p, t);
+    return grow_to(p, t, need);
 }
 
 int mp_pager_grow(mp_pager *p, uint64_t min_pages)
@@ -183,10 +302,10 @@ int mp_pager_grow(mp_pager *p, uint64_t min_pages)
     if (min_pages <= p->total) {
         return MP_OK;
     }
-    if (min_pages > MP_MAX_PAGES) {
+    if (min_pages > max_total(p)) {
         return MP_ELIMIT;
     }
-    rc = grow_to(p, round_total(p, min_pages));
+    rc = grow_to(p, round_total(p, min_pages), 0);
     if (rc != MP_OK) {
         return rc;
     }

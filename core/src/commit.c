@@ -204,6 +204,14 @@ int mp__commit(mp_pager *p, int64_t data_page)
     uint32_t crc;
     int rc;
 
+    /* Nothing is stored into a page without disk blocks (a full device
+     * would make the store SIGBUS): refused here, nothing is written, so
+     * memory goes back to the durable state and the pager stays usable. */
+    rc = mp__reserve_commit(p, data_page);
+    if (rc != MP_OK) {
+        return mp__rollback(p, rc);
+    }
+
     /* Step 0 (I4). */
     if (p->repair && !MP_MUTANT(MP_MUT_NO_RECORD_REPAIR)) {
         rc = repair_page0(p);

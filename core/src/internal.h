@@ -70,6 +70,12 @@ struct mp__dirent {
     uint32_t flags;
 };
 
+/* A run of pages [lo, hi) whose disk blocks are reserved (io.c). */
+struct mp__span {
+    uint64_t lo;
+    uint64_t hi;
+};
+
 /* One tree of A/B nodes (FORMAT.md section 5). */
 struct mp__tree {
     int kind;
@@ -122,6 +128,16 @@ struct mp_pager {
     size_t nranges;
     size_t ranges_cap;
 
+    /*
+     * Pages known to have disk blocks (mp_io_methods.reserve): sorted,
+     * disjoint, non-touching spans. Only what this pager reserved is
+     * listed; blocks reserved before it opened the file are reserved again
+     * (cheaply) when next needed.
+     */
+    struct mp__span *resv;
+    uint64_t nresv;
+    uint64_t resv_cap;
+
     struct mp_recovery_info recovery;
     struct mp_pager_stats stats;
     int failed;
@@ -148,6 +164,26 @@ int mp__io_extend_map(mp_pager *p, uint64_t bytes);
  * of two. */
 int mp__io_device(mp_pager *p, struct mp_io_device *out);
 void mp__fail(mp_pager *p, int code);
+/*
+ * Make sure pages [lo, hi) have disk blocks before anything is stored into
+ * them or they are handed out; may reserve up to page `ahead` (exclusive)
+ * in the same call when that succeeds, to make the next calls free. Changes
+ * no pager state but the list of reserved spans. MP_OK (also with a
+ * version-1 backend, which cannot reserve); MP_ENOSPC; MP_ENOMEM; MP_EIO.
+ */
+int mp__reserve(mp_pager *p, uint64_t lo, uint64_t hi, uint64_t ahead);
+/*
+ * Before a commit stores anything: blocks for every page it may write (the
+ * record's page and the metadata copies, both copies of each dirty node and of
+ * the nodes above it, the protected data page). Pages the pager reserved when
+ * they were born are found in the spans (after a reopen, reserved again
+ * cheaply); this catches pages of files written without reservation (earlier
+ * versions, version-1 backends). Same errors as mp__reserve.
+ */
+int mp__reserve_commit(mp_pager *p, int64_t data_page);
+/* Both copies of node i of level l of t and of every node above it. */
+int mp__reserve_chain(mp_pager *p, const struct mp__tree *t, unsigned l,
+                      uint64_t i);
 
 /* Geometry. */
 static inline uint64_t mp__group_pages(const mp_pager *p)
@@ -216,6 +252,9 @@ void mp__ref_decode(const unsigned char *b, struct mp__ref *r);
 
 /* Page claiming for structures (alloc.c). */
 int mp__take_page(mp_pager *p, uint64_t *out);
+/* Make sure `need` pages are free (growing if needed) and that the next
+ * `need` free pages, in claiming order, have disk blocks. Nothing of the
+ * pager's state changes on failure. */
 int mp__ensure_free(mp_pager *p, uint64_t need);
 int mp__check_writable(const mp_pager *p);
 

@@ -1,6 +1,6 @@
 /*
  * io_posix.c - the production backend: POSIX files, mmap, msync, ftruncate,
- * fsync and flock. The only file of the core that calls the OS.
+ * fallocate, fsync and flock. The only file of the core that calls the OS.
  *
  * The mapping lives inside a reserved, inaccessible address range so that
  * growing the file maps more pages at the same address: pointers into pages
@@ -281,6 +281,72 @@ static int px_sync_file(struct mp_io_file *file)
     return MP_OK;
 }
 
+/*
+ * Without fallocate: write zeros into the holes of [lo, hi) only. A hole
+ * reads as zeros, so writing zeros there changes no byte anyone can see,
+ * while a block in use (a page handed out, a live node) is never touched.
+ */
+static int zero_holes(struct posix_file *f, uint64_t lo, uint64_t hi)
+{
+    static const char zeros[4096];
+    uint64_t at = lo;
+    while (at < hi) {
+        off_t h = lseek(f->fd, (off_t)at, SEEK_HOLE);
+        off_t d;
+        if (h < 0) {
+            /* No SEEK_HOLE here (or past the end): nothing to fill. */
+            return errno == EINVAL || errno == ENXIO
+                       ? MP_OK
+                       : fail(&f->base, errno_code(errno));
+        }
+        if ((uint64_t)h >= hi) {
+            return MP_OK;
+        }
+        d = lseek(f->fd, h, SEEK_DATA);
+        if (d < 0 && errno != ENXIO) {
+            return fail(&f->base, errno_code(errno));
+        }
+        at = d < 0 || (uint64_t)d > hi ? hi : (uint64_t)d;
+        for (uint64_t o = (uint64_t)h; o < at;) {
+            size_t n =
+                at - o < sizeof(zeros) ? (size_t)(at - o) : sizeof(zeros);
+            ssize_t w = pwrite(f->fd, zeros, n, (off_t)o);
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            if (w <= 0) {
+                return fail(&f->base, w < 0 ? errno_code(errno) : MP_EIO);
+            }
+            o += (uint64_t)w;
+        }
+    }
+    return MP_OK;
+}
+
+static int px_reserve(struct mp_io_file *file, uint64_t offset, uint64_t length)
+{
+    struct posix_file *f = (struct posix_file *)file;
+    uint64_t size;
+    int rc = px_size(file, &size);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (length == 0 || offset > size || length > size - offset) {
+        return MP_EINVAL;
+    }
+    /* Mode 0 inside the length: blocks, never a new length. */
+    do {
+        rc = fallocate(f->fd, 0, (off_t)offset, (off_t)length);
+    } while (rc != 0 && errno == EINTR);
+    if (rc == 0) {
+        return MP_OK;
+    }
+    if (errno == EOPNOTSUPP || errno == ENOSYS) {
+        return zero_holes(f, offset, offset + length);
+    }
+    return fail(file, errno_code(errno));
+}
+
 /* Filesystem magic numbers (linux/magic.h) of memory-only file systems. */
 #define TMPFS_MAGIC_ 0x01021994L
 #define RAMFS_MAGIC_ 0x858458f6L
@@ -392,6 +458,7 @@ static const struct mp_io_methods posix_methods = {
     .sync = px_sync,
     .sync_file = px_sync_file,
     .unmap = px_unmap,
+    .reserve = px_reserve,
     .device = px_device,
 };
 

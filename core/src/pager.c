@@ -88,6 +88,7 @@ static void destroy(mp_pager *p)
     mp__free(p, p->bitmap);
     mp__free(p, p->dir);
     mp__free(p, p->ranges);
+    mp__free(p, p->resv);
     if (mem.free) {
         mem.free(mem.ctx, p);
     } else {
@@ -176,11 +177,90 @@ static int build_new(mp_pager *p)
     return mp__commit(p, -1);
 }
 
+static bool exists(mp_pager *p, const char *path)
+{
+    struct mp_io_file *f;
+    int os = 0;
+    if (p->vfs->open(p->vfs, path, MP_IO_READONLY, &f, &os) != MP_OK) {
+        return false;
+    }
+    f->methods->close(f);
+    return true;
+}
+
+/*
+ * Take the temporary name <path>.mp-create for this creation into p->file
+ * (FORMAT.md section 10). A creator holds its temporary file's exclusive
+ * lock from just after creating it until it is closed, so a lock that can
+ * be had on an existing temporary file means its creator is gone:
+ *  - name free: create it (O_EXCL; MP_ELOCKED if another creator gets it
+ *    first), then lock it. If another creator took it over in between (it
+ *    found the lock free), our lock fails: give up with MP_ELOCKED and
+ *    touch nothing;
+ *  - name taken and its lock held: another creator is at work: MP_ELOCKED,
+ *    its file untouched;
+ *  - name taken and its lock free: a crashed creator's leftover. Keep that
+ *    lock (in *stale, until the end of create) so that no creator late to
+ *    the same leftover can lock it, remove the name and create it afresh;
+ *    MP_ELOCKED if another creator gets the fresh name first.
+ * A leftover whose lock we got may also be a finished file that was
+ * renamed to the final name after we opened it: MP_EEXIST then, and it is
+ * left alone. (A fresh name cannot be: only its lock holder renames it.)
+ */
+static int claim_tmp(mp_pager *p, const char *path, const char *tmp,
+                     struct mp_io_file **stale, int *os)
+{
+    /* A leftover first: in the usual case there is none. */
+    int rc = p->vfs->open(p->vfs, tmp, 0, stale, os);
+    if (rc == MP_ENOENT) {
+        rc = p->vfs->open(p->vfs, tmp, MP_IO_CREATE, &p->file, os);
+        if (rc == MP_EEXIST) {
+            rc = MP_ELOCKED; /* another creator took the name just now */
+        }
+        if (rc != MP_OK) {
+            return rc;
+        }
+    } else if (rc != MP_OK) {
+        return rc;
+    } else {
+        rc = (*stale)->methods->lock(*stale, MP_IO_LOCK_EXCLUSIVE);
+        if (rc != MP_OK) {
+            *os = (*stale)->os_error;
+        } else if (exists(p, path)) {
+            rc = MP_EEXIST;
+        }
+        if (rc == MP_OK) {
+            p->vfs->remove(p->vfs, tmp, os);
+            rc = p->vfs->open(p->vfs, tmp, MP_IO_CREATE, &p->file, os);
+            if (rc == MP_EEXIST) {
+                rc = MP_ELOCKED;
+            }
+        }
+        if (rc != MP_OK) {
+            (*stale)->methods->close(*stale);
+            *stale = NULL;
+            return rc;
+        }
+    }
+    rc = p->file->methods->lock(p->file, MP_IO_LOCK_EXCLUSIVE);
+    if (rc != MP_OK) {
+        /* Possibly no longer ours to remove: leave the name alone. */
+        *os = p->file->os_error;
+        p->file->methods->close(p->file);
+        p->file = NULL;
+        if (*stale) {
+            (*stale)->methods->close(*stale);
+            *stale = NULL;
+        }
+    }
+    return rc;
+}
+
 int mp_pager_create(const char *path, size_t page_size,
                     const struct mp_options *opt, mp_pager **out)
 {
     struct mp_io_range all;
-    struct mp_io_file *probe;
+    struct mp_io_file *stale = NULL;
     mp_pager *p = NULL;
     char *tmp = NULL;
     size_t n;
@@ -205,8 +285,7 @@ int mp_pager_create(const char *path, size_t page_size,
         goto out_pager;
     }
     p->page_size = page_size;
-    if (p->vfs->open(p->vfs, path, MP_IO_READONLY, &probe, &os) == MP_OK) {
-        probe->methods->close(probe);
+    if (exists(p, path)) {
         rc = MP_EEXIST;
         goto out_pager;
     }
@@ -219,17 +298,11 @@ int mp_pager_create(const char *path, size_t page_size,
     }
     memcpy(tmp, path, n);
     memcpy(tmp + n, CREATE_SUFFIX, sizeof(CREATE_SUFFIX));
-    /* A crashed create may have left its temporary file behind. */
-    p->vfs->remove(p->vfs, tmp, &os);
-    os = 0; /* so may the removal */
-    rc = p->vfs->open(p->vfs, tmp, MP_IO_CREATE, &p->file, &os);
+    rc = claim_tmp(p, path, tmp, &stale, &os);
     if (rc != MP_OK) {
         goto out_tmp;
     }
-    rc = p->file->methods->lock(p->file, MP_IO_LOCK_EXCLUSIVE);
-    if (rc != MP_OK) {
-        goto out_file;
-    }
+    os = 0; /* the look for a leftover fails with ENOENT as a rule */
     rc = device_rule(p);
     if (rc != MP_OK) {
         goto out_file;
@@ -245,6 +318,11 @@ int mp_pager_create(const char *path, size_t page_size,
         goto out_file;
     }
     p->mapped = p->file_bytes;
+    /* Blocks for every page the new file holds before any is stored. */
+    rc = mp__reserve(p, 0, MP__MIN_PAGES, 0);
+    if (rc != MP_OK) {
+        goto out_file;
+    }
     rc = build_new(p);
     if (rc != MP_OK) {
         goto out_file;
@@ -282,6 +360,9 @@ int mp_pager_create(const char *path, size_t page_size,
         goto out_file;
     }
     mp__free(p, tmp);
+    if (stale) {
+        stale->methods->close(stale);
+    }
     p->failed = 0;
     p->recovery.reason = MP_RECOVERY_CREATED;
     p->recovery.generation = p->generation;
@@ -291,6 +372,7 @@ int mp_pager_create(const char *path, size_t page_size,
     return MP_OK;
 
 out_file:
+    /* Ours and locked: no other creator can be using this name. */
     if (!os) {
         os = p->file->os_error;
     }
@@ -301,6 +383,9 @@ out_file:
         p->vfs->remove(p->vfs, tmp, &ignored);
     }
 out_tmp:
+    if (stale) {
+        stale->methods->close(stale);
+    }
     mp__free(p, tmp);
 out_pager:
     destroy(p);

@@ -235,6 +235,50 @@ static void batch_iteration_over_full_words_matches_next(void **state)
     test_free(b);
 }
 
+/* Issue 12 item 5: one rule decides whether a page count fits the address
+ * reservation. Alloc's geometric growth must reach the same limit that
+ * mp_pager_grow() accepts, not stop at the last power of two below it. */
+static void growth_and_alloc_agree_on_the_reservation(void **state)
+{
+    const char *path = mpt_path("l_reserve.mp");
+    struct mp_options opt;
+    mp_pager *p;
+    mp_pgno pg;
+    uint64_t allocs = 0;
+    int rc, code, os;
+    (void)state;
+    remove(path);
+    mpt_options(&opt);
+    opt.reserve_bytes = 100 * (uint64_t)PS;
+    assert_int_equal(mp_pager_create(path, PS, &opt, &p), MP_OK);
+    while ((rc = mp_pager_alloc(p, &pg)) == MP_OK) {
+        allocs++;
+    }
+    assert_int_equal(rc, MP_ELIMIT);
+    /* alloc used the whole reservation, exactly what grow accepts. */
+    assert_int_equal(mp_pager_page_count(p), 100);
+    assert_int_equal(mp_pager_free_count(p), 0);
+    assert_int_equal(mp_pager_grow(p, 100), MP_OK);
+    assert_int_equal(mp_pager_grow(p, 101), MP_ELIMIT);
+    mp_pager_last_failure(p, &code, &os);
+    assert_int_equal(code, 0);
+    mp_pager_close(p);
+
+    /* And on a fresh file grow refuses what alloc could never reach. */
+    remove(path);
+    assert_int_equal(mp_pager_create(path, PS, &opt, &p), MP_OK);
+    assert_int_equal(mp_pager_grow(p, 101), MP_ELIMIT);
+    assert_int_equal(mp_pager_page_count(p), 8);
+    assert_int_equal(mp_pager_grow(p, 100), MP_OK);
+    assert_int_equal(mp_pager_page_count(p), 100);
+    mp_pager_close(p);
+    p = mpt_open(path, PS);
+    assert_int_equal(mp_pager_page_count(p), 100);
+    assert_true(allocs > 0);
+    mp_pager_close(p);
+    remove(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +290,7 @@ int main(void)
         cmocka_unit_test(relocking_from_the_writer_is_refused),
         cmocka_unit_test(error_names_cover_the_list_and_nothing_else),
         cmocka_unit_test(batch_iteration_over_full_words_matches_next),
+        cmocka_unit_test(growth_and_alloc_agree_on_the_reservation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -245,6 +245,8 @@ enum faultfs_call {
     FAULTFS_CALL_CLOSE = 13,
     /** Not a seam call: faultfs_crash_now(). */
     FAULTFS_CALL_NONE = 14,
+    /** mp_io_methods.reserve (io.h version 2). */
+    FAULTFS_CALL_RESERVE = 15,
 };
 /*
  * Failure-capable calls (crash points; counted by FAULTFS_CALL_ANY): open,
@@ -252,6 +254,14 @@ enum faultfs_call {
  * acquisition can be failed by faultfs_inject() with FAULTFS_CALL_LOCK but
  * is not a crash point and not counted by FAULTFS_CALL_ANY (it changes no
  * disk state), which matches the core tests' fault-loop counting.
+ *
+ * reserve (block reservation) is the same kind of call: the simulated disk
+ * has no capacity, so reserving changes nothing a crash could show and it
+ * is not a crash point; it checks its range (MP_EINVAL outside the current
+ * size, or empty), fails with MP_EIO once crashed, and faultfs_inject()
+ * with FAULTFS_CALL_RESERVE fails it, with MP_ENOSPC by default: a full
+ * device, as the pager must survive it (nothing stored, pager unchanged).
+ * It is traced (offset, length) like the other calls.
  */
 
 /** Where in a call a crash point lies. */
@@ -343,9 +353,9 @@ struct faultfs_fault {
     /** Fail the nth matching call from now, 1-based. */
     uint64_t nth;
     /**
-     * The error returned; 0 = the natural one: MP_ENOSPC for grow,
-     * MP_ENOMEM for map and extend_map, MP_ELOCKED for lock, MP_EIO for
-     * the rest. A failed call changes nothing (except a sync's persist).
+     * The error returned; 0 = the natural one: MP_ENOSPC for grow and
+     * reserve, MP_ENOMEM for map and extend_map, MP_ELOCKED for lock, MP_EIO
+     * for the rest. A failed call changes nothing (except a sync's persist).
      */
     int code;
     /** enum faultfs_persist, for sync and sync_file (ignored elsewhere). */

@@ -66,6 +66,7 @@ int faultfs__natural_code(int call)
 {
     switch (call) {
     case FAULTFS_CALL_GROW:
+    case FAULTFS_CALL_RESERVE:
         return MP_ENOSPC;
     case FAULTFS_CALL_MAP:
     case FAULTFS_CALL_EXTEND_MAP:
@@ -217,6 +218,7 @@ int faultfs_inject(faultfs *fs, const struct faultfs_fault *fault)
         fault->persist < FAULTFS_PERSIST_NONE ||
         fault->persist > FAULTFS_PERSIST_ALL ||
         (fault->call != FAULTFS_CALL_ANY && fault->call != FAULTFS_CALL_LOCK &&
+         fault->call != FAULTFS_CALL_RESERVE &&
          !faultfs__is_point_call(fault->call))) {
         return MP_EINVAL;
     }

@@ -80,9 +80,9 @@ int faultfs_trace_get(const faultfs *fs, size_t i,
 const char *faultfs_call_name(int call)
 {
     static const char *const names[] = {
-        "any",  "open",      "remove", "rename", "sync_dir",
-        "lock", "size",      "grow",   "map",    "extend_map",
-        "sync", "sync_file", "unmap",  "close",  "crash_now",
+        "any",   "open",  "remove",    "rename",     "sync_dir", "lock",
+        "size",  "grow",  "map",       "extend_map", "sync",     "sync_file",
+        "unmap", "close", "crash_now", "reserve",
     };
     if (call < 0 || (size_t)call >= sizeof(names) / sizeof(names[0])) {
         return "?";
@@ -127,6 +127,9 @@ static void print_entry(const struct faultfs_trace_entry *e, FILE *out)
     case FAULTFS_CALL_MAP:
         fprintf(out, " %" PRIu64 " bytes, reserve %" PRIu64, e->length,
                 e->offset);
+        break;
+    case FAULTFS_CALL_RESERVE:
+        fprintf(out, " %" PRIu64 " bytes at %" PRIu64, e->length, e->offset);
         break;
     case FAULTFS_CALL_LOCK:
         fprintf(out, " %s",

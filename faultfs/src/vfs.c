@@ -564,6 +564,43 @@ static int ff_unmap(struct mp_io_file *file)
     return MP_OK;
 }
 
+/* Not a crash point (see faultfs.h): the simulated disk never runs out of
+ * blocks unless a fault says so. */
+static int ff_reserve(struct mp_io_file *file, uint64_t offset, uint64_t length)
+{
+    struct faultfs__handle *h = H(file);
+    faultfs *fs = h->fs;
+    struct faultfs_trace_entry *e;
+    struct faultfs__armed_fault *f;
+    int rc = MP_OK;
+
+    pthread_mutex_lock(&fs->mu);
+    e = faultfs__trace_add(fs, FAULTFS_CALL_RESERVE, h->name);
+    e->offset = offset;
+    e->length = length;
+    if (fs->crashed) {
+        rc = MP_EIO;
+        goto out;
+    }
+    f = faultfs__fault_check(fs, FAULTFS_CALL_RESERVE);
+    if (f) {
+        e->fault = true;
+        rc = fault_code(f, FAULTFS_CALL_RESERVE);
+    } else if (h->readonly) {
+        rc = MP_EIO; /* fallocate on a read-only descriptor */
+    } else if (length == 0 || offset > h->ino->vsize ||
+               length > h->ino->vsize - offset) {
+        rc = MP_EINVAL;
+    }
+out:
+    if (rc != MP_OK) {
+        file->os_error = os_errno(rc);
+    }
+    done(e, rc);
+    pthread_mutex_unlock(&fs->mu);
+    return rc;
+}
+
 /* The simulated device: a torn unit is one sector; without garbage an
  * unchanged sector is always kept, which is power-safe overwrite. */
 static int ff_device(struct mp_io_file *file, struct mp_io_device *out)
@@ -587,6 +624,7 @@ static const struct mp_io_methods faultfs_methods = {
     .sync = ff_sync,
     .sync_file = ff_sync_file,
     .unmap = ff_unmap,
+    .reserve = ff_reserve,
     .device = ff_device,
 };
 

@@ -18,6 +18,12 @@ struct mph_bench_vfs {
     uint64_t sync_ns;           /* time inside sync() and sync_file() */
     uint64_t sync_calls;
     uint64_t file_syncs;
+    uint64_t reserve_ns; /* time inside reserve() */
+    uint64_t reserves;   /* reserve() calls that reached the backend */
+    /* Answer reserve() with MP_OK without reserving: for setups that hand
+     * out pages they never write (2^20 pages would otherwise put 4 GiB
+     * into the file system, on tmpfs into memory). */
+    int skip_reserve;
     uint64_t os_syncs; /* msync/fsync the posix backend issued for them */
 };
 

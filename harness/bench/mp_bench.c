@@ -46,6 +46,7 @@ struct rep {
     uint64_t ops, units;
     uint64_t total_ns, sync_ns;
     uint64_t sync_calls, file_syncs; /* at the backend, timed ops only */
+    uint64_t reserves, reserve_ns;   /* block reservation, timed ops only */
     uint64_t os_syncs;               /* msync/fsync calls they issued */
     int seam; /* the pager's backend saw a sync (else another library) */
     struct mp_pager_stats d; /* pager counters, timed ops only */
@@ -125,6 +126,7 @@ static void stats_sub(struct mp_pager_stats *acc,
     acc->file_syncs += b->file_syncs - a->file_syncs;
     acc->grows += b->grows - a->grows;
     acc->pages_written += b->pages_written - a->pages_written;
+    acc->reserves += b->reserves - a->reserves;
 }
 
 static void close_run(struct mph_run *r)
@@ -170,7 +172,7 @@ run_once(const struct cfg *c, const struct mph_workload *w, struct rep *out)
 
     rc = w->setup(&r);
     for (uint64_t i = 0; rc == MP_OK && i < r.ops; i++) {
-        uint64_t t0, t1, sync0, calls0, fsyncs0, os0;
+        uint64_t t0, t1, sync0, calls0, fsyncs0, os0, resv0, resv_ns0;
         if (w->before) {
             rc = w->before(&r, i);
             if (rc != MP_OK) {
@@ -183,6 +185,8 @@ run_once(const struct cfg *c, const struct mph_workload *w, struct rep *out)
         sync0 = r.tv.sync_ns;
         calls0 = r.tv.sync_calls;
         fsyncs0 = r.tv.file_syncs;
+        resv0 = r.tv.reserves;
+        resv_ns0 = r.tv.reserve_ns;
         os0 = r.tv.os_syncs;
         t0 = mph_bench_now_ns();
         rc = w->op(&r, i);
@@ -196,6 +200,8 @@ run_once(const struct cfg *c, const struct mph_workload *w, struct rep *out)
         /* Counted at the backend: ops that open their own pager too. */
         out->sync_calls += r.tv.sync_calls - calls0;
         out->file_syncs += r.tv.file_syncs - fsyncs0;
+        out->reserves += r.tv.reserves - resv0;
+        out->reserve_ns += r.tv.reserve_ns - resv_ns0;
         out->os_syncs += r.tv.os_syncs - os0;
         if (mph_samples_add(&out->lat, t1 - t0) != 0) {
             rc = MP_ENOMEM;
@@ -243,6 +249,7 @@ struct figures {
     double ops_s, ns_op, cpu_ns_op, crc_ns_op, ns_unit, spread;
     double syncs_op, fsyncs_op, os_syncs_op, bytes_op, heap_per_page;
     int seam; /* the workload runs the pager (else another library) */
+    double resv_op, resv_ns_op;
     uint64_t p50, p99, p999, units, heap_peak;
 };
 
@@ -269,6 +276,8 @@ static void summarise(struct rep *reps, int n, struct figures *f)
     f->cpu_ns_op = (double)(m->total_ns - m->sync_ns) / (double)m->ops;
     f->syncs_op = (double)m->sync_calls / (double)m->ops;
     f->fsyncs_op = (double)m->file_syncs / (double)m->ops;
+    f->resv_op = (double)m->reserves / (double)m->ops;
+    f->resv_ns_op = (double)m->reserve_ns / (double)m->ops;
     f->seam = m->seam;
     f->os_syncs_op = (double)m->os_syncs / (double)m->ops;
     f->bytes_op = (double)m->d.sync_bytes / (double)m->ops;
@@ -285,9 +294,11 @@ static void summarise(struct rep *reps, int n, struct figures *f)
 
 static void print_header(void)
 {
-    printf("%-20s %12s %10s %9s %9s %9s %6s %6s %6s %9s %9s %7s %10s %6s\n",
+    printf("%-20s %12s %10s %9s %9s %9s %6s %6s %6s %9s %9s %7s %10s %6s %7s "
+           "%7s\n",
            "workload", "ops/s", "ns/op", "p50", "p99", "p99.9", "syncs",
-           "fsyncs", "os", "bytes/op", "cpu ns", "cpu/crc", "ns/page", "+-%");
+           "fsyncs", "os", "bytes/op", "cpu ns", "cpu/crc", "ns/page", "+-%",
+           "resv", "resv ns");
 }
 
 static void print_row(const char *name, const struct figures *f)
@@ -302,12 +313,12 @@ static void print_row(const char *name, const struct figures *f)
         return;
     }
     printf("%-20s %12.0f %10.0f %9llu %9llu %9llu %6.2f %6.3f %6.2f %9.0f "
-           "%9.0f %7.2f %10.3f %6.1f\n",
+           "%9.0f %7.2f %10.3f %6.1f %7.4f %7.1f\n",
            name, f->ops_s, f->ns_op, (unsigned long long)f->p50,
            (unsigned long long)f->p99, (unsigned long long)f->p999, f->syncs_op,
            f->fsyncs_op, f->os_syncs_op, f->bytes_op, f->cpu_ns_op,
            f->crc_ns_op > 0 ? f->cpu_ns_op / f->crc_ns_op : 0, f->ns_unit,
-           f->spread);
+           f->spread, f->resv_op, f->resv_ns_op);
 }
 
 static void print_json(const char *name, const struct cfg *c,
@@ -320,13 +331,15 @@ static void print_json(const char *name, const struct cfg *c,
            "\"bytes_synced_per_op\":%.1f,"
            "\"cpu_ns_per_op\":%.1f,\"crc_ns_per_op\":%.1f,"
            "\"pages_per_op\":%llu,\"ns_per_page\":%.4f,\"spread_pct\":%.2f,"
-           "\"heap_peak_bytes\":%llu,\"heap_bytes_per_page\":%.4f}\n",
+           "\"heap_peak_bytes\":%llu,\"heap_bytes_per_page\":%.4f,"
+           "\"reserves_per_op\":%.4f,\"reserve_ns_per_op\":%.1f}\n",
            name, c->dir, c->reps, f->ops_s, f->ns_op,
            (unsigned long long)f->p50, (unsigned long long)f->p99,
            (unsigned long long)f->p999, f->syncs_op, f->fsyncs_op,
            f->os_syncs_op, f->bytes_op, f->cpu_ns_op, f->crc_ns_op,
            (unsigned long long)f->units, f->ns_unit, f->spread,
-           (unsigned long long)f->heap_peak, f->heap_per_page);
+           (unsigned long long)f->heap_peak, f->heap_per_page, f->resv_op,
+           f->resv_ns_op);
 }
 
 /* Every round of one workload. */
@@ -558,7 +571,8 @@ int main(int argc, char **argv)
         printf("ns/page = ns/op over the pages an op touches (bulk size, "
                "file pages for iterate/open/growth); cpu = ns/op minus time "
                "in the backend's syncs; cpu/crc = cpu over CRC-32C of the "
-               "bytes synced.\n");
+               "bytes synced; resv = block reservations (reserve calls) per "
+               "op, resv ns = ns/op inside them (part of cpu ns).\n");
     }
     return failed ? 1 : ran ? 0 : 2;
 }

@@ -10,10 +10,10 @@
  * how a fault-injecting backend (faultfs) sees every store without
  * intercepting it.
  *
- * Two backends ship: mp_vfs_posix() (open, mmap, msync, ftruncate, fsync,
- * flock) and faultfs (faultfs/include/faultfs.h). A backend is chosen per
- * pager through struct mp_options; there is no process-wide default to
- * replace.
+ * Two backends ship: mp_vfs_posix() (open, mmap, msync, ftruncate,
+ * fallocate, fsync, flock) and faultfs (faultfs/include/faultfs.h). A backend
+ * is chosen per pager through struct mp_options; there is no process-wide
+ * default to replace.
  *
  * Every method returns MP_OK or a negative MP_E* code. Where the failure
  * came from the OS, the backend also stores the errno value in
@@ -174,6 +174,26 @@ struct mp_io_methods {
     /* Valid from version 2. */
 
     /**
+     * Give the byte range [offset, offset + length) of the file disk
+     * blocks, so that later stores into that part of the mapping cannot
+     * fail for want of space (on a full device an mmap store into a hole
+     * is SIGBUS, not an error). The range lies inside the file's current
+     * length (grow() first); reserve never changes the length nor the bytes
+     * already in the range: reading them before and after gives the same
+     * bytes. Reserving a range that already has blocks is cheap and
+     * allowed. MP_ENOSPC when the device cannot hold the range (part of it
+     * may then have blocks), MP_EINVAL when the range is empty or passes
+     * the file's length, MP_EIO otherwise.
+     *
+     * The pager reserves every page before it stores into it or hands it
+     * to the caller, so a full device shows as MP_ENOSPC from the call that
+     * needs the space. With a version-1 backend (or a NULL reserve) the
+     * pager skips reservation: stores into pages the device cannot hold
+     * then fault as they would without it.
+     */
+    int (*reserve)(struct mp_io_file *file, uint64_t offset, uint64_t length);
+
+    /**
      * Describe the device the file lives on (struct mp_io_device). A
      * backend that cannot tell answers with a safe default (a large unit,
      * not power-safe) rather than failing; MP_EIO only if the file itself
@@ -221,7 +241,15 @@ struct mp_vfs {
 
 /**
  * The production backend: POSIX files, mmap, msync(MS_SYNC), ftruncate,
- * fsync and flock. Returns a static object; never NULL; thread-safe.
+ * fallocate, fsync and flock. Returns a static object; never NULL;
+ * thread-safe.
+ *
+ * Its reserve() is fallocate(2) mode 0 (blocks inside the length, which
+ * stays as it is). Where the file system has no fallocate (EOPNOTSUPP),
+ * it finds the holes of the range with lseek(SEEK_HOLE/SEEK_DATA) and
+ * writes zeros into them with pwrite(2): only bytes that read as zeros
+ * are written, so pages in use keep their content. A file system that
+ * reports no holes (no SEEK_HOLE support) is taken as fully backed.
  *
  * Its device method reports: on tmpfs and ramfs (contents that do not
  * survive power loss, so nothing can be torn by it) the OS page size,

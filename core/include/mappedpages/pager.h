@@ -145,21 +145,29 @@ MP_API void mp_options_init(struct mp_options *opt);
 /**
  * Create a new file at path and open it read-write.
  *
- * The file is built under a temporary name beside path, made durable, then
- * renamed into place and its directory synced, so a crash during create
- * leaves either no file or a complete, empty one.
+ * The file is built under a temporary name beside path (path +
+ * ".mp-create"), made durable, then renamed into place and its directory
+ * synced, so a crash during create leaves either no file or a complete,
+ * empty one. The creator holds an exclusive lock on the temporary file
+ * throughout: a second creator of the same path meanwhile gets MP_ELOCKED
+ * and leaves the first's file alone, and a temporary file whose lock is
+ * free (left by a creator that crashed) is removed and built afresh. Every
+ * page of the new file gets its disk blocks before any byte is stored (a
+ * full device is MP_ENOSPC).
  *
  * @param[in]  path       file name; must not exist.
  * @param[in]  page_size  power of two in [MP_PAGE_SIZE_MIN, MP_PAGE_SIZE_MAX].
  * @param[in]  opt        options, or NULL for defaults; MP_OPEN_READONLY and
  *                        MP_OPEN_NOLOCK are refused with MP_EINVAL.
  * @param[out] out        the new pager; NULL on failure.
- * @return MP_OK; MP_EPAGESIZE (bad page size); MP_EEXIST; MP_ENOENT (no such
+ * @return MP_OK; MP_EPAGESIZE (bad page size); MP_EEXIST; MP_ELOCKED
+ *         (another process is creating the same path); MP_ENOENT (no such
  *         directory); MP_EACCES (the directory may not be written by the
- *         caller); MP_EROFS (read-only file system); MP_EIO; MP_ENOSPC;
- *         MP_ENOMEM; MP_EINVAL; MP_EDEVICE (page_size is below the
- *         device's power-fail unit and the device is not power-safe: see
- *         struct mp_options.device; nothing is left behind).
+ *         caller); MP_EROFS (read-only file system); MP_EIO; MP_ENOSPC
+ *         (device full: no file and no temporary file is left); MP_ENOMEM;
+ *         MP_EINVAL; MP_EDEVICE (page_size is below the device's power-fail
+ *         unit and the device is not power-safe: see struct
+ *         mp_options.device; nothing is left behind).
  *         On failure errno holds the errno of the OS call that failed, or 0
  *         if none did (there is no pager to keep it in).
  * Ownership: the caller owns *out and releases it with mp_pager_close().
@@ -237,11 +245,24 @@ MP_API bool mp_pager_is_readonly(const mp_pager *pager);
  * none is free. One commit. The page's bytes are whatever the file held
  * (zeros for a page that growth added).
  *
+ * Full device: every page handed out, and every page the pager writes for
+ * it (map leaves, index nodes, directory blocks, protected copies), gets
+ * its disk blocks (mp_io_methods.reserve) before any byte of it is stored,
+ * so a store into a page the caller got never faults for want of space.
+ * When the device cannot hold them the call is MP_ENOSPC, with nothing
+ * written and nothing changed (page count included); the pager stays
+ * usable. Only pages handed out or written are reserved (a growth stays
+ * sparse), plus up to 1 MiB ahead of the lowest free page when the device
+ * has it. A growth refused this way may leave blocks reserved past the old
+ * end of the file; the next growth over them uses them. Every commit also
+ * checks the pages it will write before it stores into any (see
+ * mp_pager_free for files written without reservation).
+ *
  * @return MP_OK with *out set; MP_EREADONLY; MP_EUNAVAILABLE; MP_EITERATING;
- *         MP_ENOSPC or MP_EIO (growth failed: nothing changed, pager still
- *         usable); MP_ELIMIT (format or address-space limit); MP_EIO (commit
- *         sync failed: pager now unavailable); MP_ENOMEM; MP_EINVAL (out
- *         NULL).
+ *         MP_ENOSPC (device full: see above) or MP_EIO (growth failed:
+ *         nothing changed, pager still usable); MP_ELIMIT (format or
+ *         address-space limit); MP_EIO (commit sync failed: pager now
+ *         unavailable); MP_ENOMEM; MP_EINVAL (out NULL).
  */
 MP_API MP_NODISCARD int mp_pager_alloc(mp_pager *pager, mp_pgno *out);
 
@@ -251,8 +272,11 @@ MP_API MP_NODISCARD int mp_pager_alloc(mp_pager *pager, mp_pgno *out);
  * @return MP_OK; MP_ERESERVED (0-2); MP_EWRONGKIND (a protected or
  *         sub-page id); MP_EOUTOFBOUNDS; MP_EINTERNAL (a page the pager
  *         uses itself); MP_EDOUBLEFREE (not allocated); MP_EREADONLY;
- *         MP_EUNAVAILABLE; MP_EITERATING; MP_EIO (pager now unavailable).
- *         On any error but MP_EIO nothing changed.
+ *         MP_EUNAVAILABLE; MP_EITERATING; MP_EIO (pager now unavailable);
+ *         MP_ENOSPC (the commit needs disk blocks for a page of the file
+ *         that has none, which only a file written without reservation
+ *         has, and the device is full: nothing written, nothing changed,
+ *         pager usable). On any other error nothing changed.
  */
 MP_API MP_NODISCARD int mp_pager_free(mp_pager *pager, mp_pgno page);
 
@@ -286,10 +310,15 @@ MP_API MP_NODISCARD int mp_pager_free_bulk(mp_pager *pager,
 
 /**
  * Make sure the file has at least min_pages pages, growing it (in one
- * commit) if needed. Useful to preallocate; alloc grows on its own.
- * @return MP_OK; MP_ELIMIT (min_pages above MP_MAX_PAGES or the
- *         reservation); MP_ENOSPC; MP_EIO; MP_EREADONLY; MP_EUNAVAILABLE;
- *         MP_EITERATING; MP_ENOMEM.
+ * commit) if needed. Useful to preallocate; alloc grows on its own. The
+ * new pages stay sparse: only the pages the pager writes for the growth
+ * (the new groups' map leaves, index nodes) get disk blocks. The same
+ * limit applies as to alloc's own growth: the largest page count within
+ * MP_MAX_PAGES and the address reservation (rounded down so that it does
+ * not end inside a group's leaf copies).
+ * @return MP_OK; MP_ELIMIT (min_pages above that limit); MP_ENOSPC
+ *         (device full: nothing changed, pager usable); MP_EIO;
+ *         MP_EREADONLY; MP_EUNAVAILABLE; MP_EITERATING; MP_ENOMEM.
  */
 MP_API MP_NODISCARD int mp_pager_grow(mp_pager *pager, uint64_t min_pages);
 
@@ -376,6 +405,7 @@ struct mp_pager_stats {
     uint64_t file_syncs;    /**< mp_io_methods.sync_file calls */
     uint64_t grows;         /**< file growths */
     uint64_t pages_written; /**< metadata/internal pages written */
+    uint64_t reserves;      /**< mp_io_methods.reserve calls */
 };
 
 /** Copy the counters into *stats. Never fails. */

@@ -234,9 +234,21 @@ static int ff_unmap(struct mp_io_file *file)
     return INNER(file)->methods->unmap(INNER(file));
 }
 
-/* A version-1 table: the pager then assumes the version-1 device. */
+/* Forwarded, never failed: the fault loops count the version-1 calls, and
+ * reserving changes nothing a crash or a failure could expose. */
+static int ff_reserve(struct mp_io_file *file, uint64_t off, uint64_t len)
+{
+    const struct mp_io_methods *m = INNER(file)->methods;
+    if (m->version < 2 || !m->reserve) {
+        return MP_OK;
+    }
+    return m->reserve(INNER(file), off, len);
+}
+
+/* Version 2 for reserve; no device method: the pager then assumes the
+ * version-1 device. */
 static const struct mp_io_methods faulty_methods = {
-    .version = 1,
+    .version = 2,
     .close = ff_close,
     .lock = ff_lock,
     .size = ff_size,
@@ -246,6 +258,8 @@ static const struct mp_io_methods faulty_methods = {
     .sync = ff_sync,
     .sync_file = ff_sync_file,
     .unmap = ff_unmap,
+    .reserve = ff_reserve,
+    .device = NULL,
 };
 
 static int fv_open(const struct mp_vfs *vfs, const char *path, unsigned fl,
