@@ -132,13 +132,31 @@ static uint64_t reserve_for(const struct mp_options *opt, uint64_t bytes)
  * device keeps the neighbours' bytes. Asks the backend unless the caller
  * stated the device.
  */
-static int device_rule(mp_pager *p)
+/* Where the caller wants the device written (mp_options.device_out). */
+static struct mp_io_device *device_out(const struct mp_options *opt)
+{
+    return opt && opt->version >= 2 ? opt->device_out : NULL;
+}
+
+static int device_known(mp_pager *p, struct mp_io_device *out)
 {
     if (p->device.sector_size == 0) {
         int rc = mp__io_device(p, &p->device);
         if (rc != MP_OK) {
             return rc;
         }
+    }
+    if (out) {
+        *out = p->device; /* before any refusal, so it can name the sizes */
+    }
+    return MP_OK;
+}
+
+static int device_rule(mp_pager *p, struct mp_io_device *out)
+{
+    int rc = device_known(p, out);
+    if (rc != MP_OK) {
+        return rc;
     }
     if (MP_MUTANT(MP_MUT_IGNORE_DEVICE)) {
         return MP_OK;
@@ -303,7 +321,7 @@ int mp_pager_create(const char *path, size_t page_size,
         goto out_tmp;
     }
     os = 0; /* the look for a leftover fails with ENOENT as a rule */
-    rc = device_rule(p);
+    rc = device_rule(p, device_out(opt));
     if (rc != MP_OK) {
         goto out_file;
     }
@@ -506,15 +524,12 @@ int mp_pager_open(const char *path, size_t page_size,
     }
     if (!p->readonly) {
         /* A reader writes nothing, so no unit of its can be torn. */
-        rc = device_rule(p);
-        if (rc != MP_OK) {
-            goto out_pager;
-        }
-    } else if (p->device.sector_size == 0) {
-        rc = mp__io_device(p, &p->device);
-        if (rc != MP_OK) {
-            goto out_pager;
-        }
+        rc = device_rule(p, device_out(opt));
+    } else {
+        rc = device_known(p, device_out(opt));
+    }
+    if (rc != MP_OK) {
+        goto out_pager;
     }
     mp__tree_init(p, &p->tree[MP__TREE_MAP], MP__TREE_MAP);
     mp__tree_init(p, &p->tree[MP__TREE_DIR], MP__TREE_DIR);

@@ -421,7 +421,13 @@ static void device_is_reported_and_can_be_stated(void **state)
     (void)state;
 
     fft_options(fs, &opt);
+    /* The refusal can name both sizes: device_out is filled even then. */
+    memset(&dev, 0xee, sizeof(dev));
+    opt.device_out = &dev;
     assert_int_equal(mp_pager_create(NAME, 1024, &opt, &p), MP_EDEVICE);
+    assert_int_equal(dev.sector_size, 2048);
+    assert_int_equal(dev.flags, 0);
+    opt.device_out = NULL;
     assert_int_equal(mp_pager_create(NAME, 2048, &opt, &p), MP_OK);
     mp_pager_device(p, &dev);
     assert_int_equal(dev.sector_size, 2048);
@@ -435,8 +441,13 @@ static void device_is_reported_and_can_be_stated(void **state)
     /* Read-write open of that file on the real device: refused; read-only
      * (writes nothing): allowed, reporting the device. */
     fft_options(fs, &opt);
+    memset(&dev, 0xee, sizeof(dev));
+    opt.device_out = &dev;
     assert_int_equal(mp_pager_open("dir/ps", 0, &opt, &p), MP_EDEVICE);
     assert_null(p);
+    assert_int_equal(dev.sector_size, 2048);
+    assert_int_equal(dev.flags, 0);
+    opt.device_out = NULL;
     opt.flags = MP_OPEN_READONLY;
     assert_int_equal(mp_pager_open("dir/ps", 0, &opt, &p), MP_OK);
     mp_pager_device(p, &dev);

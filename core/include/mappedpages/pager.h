@@ -101,8 +101,8 @@ struct mp_allocator_hooks {
 };
 
 /**
- * Version of struct mp_options described here. Version 2 added `device`;
- * a struct of version 1 (without it) is still accepted.
+ * Version of struct mp_options described here. Version 2 added `device`
+ * and `device_out`; a struct of version 1 (without them) is still accepted.
  */
 #define MP_OPTIONS_VERSION 2
 
@@ -137,6 +137,14 @@ struct mp_options {
      * with MP_EDEVICE (FORMAT.md 2.3).
      */
     struct mp_io_device device;
+    /**
+     * NULL, or where create and open write the device description they go
+     * by (the stated one, or the backend's answer) as soon as they know
+     * it, also when the call then fails with MP_EDEVICE: the refusal's two
+     * sizes are the page size and device_out->sector_size. Written during
+     * the call only; the pager keeps no pointer to it.
+     */
+    struct mp_io_device *device_out;
 };
 
 /** Fill *opt with defaults (posix backend, read-write, locked). */
