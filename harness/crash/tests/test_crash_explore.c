@@ -294,6 +294,33 @@ static void a_page_sizes_directive_leaves_a_workload_out(void **state)
     mph_workload_free(w);
 }
 
+/* A 1 KiB page on a 4 KiB unit with garbage: create must refuse with
+ * MP_EDEVICE, and the cell says so instead of counting a violation. */
+static void a_cell_the_device_refuses_is_reported_refused(void **state)
+{
+    struct mph_explore_config c;
+    struct mph_workload *w = workload();
+    struct mph_explorer *x;
+    const struct mph_cell_result *r;
+    struct mph_cell cell;
+    size_t n;
+    (void)state;
+    config(&c);
+    assert_int_equal(mph_cells_parse("1k/4k/4k", &cell, &n), MP_OK);
+    assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
+    mph_explorer_begin_cell(x, &cell, 0);
+    assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    mph_explorer_end_cell(x);
+    r = mph_explorer_cells(x, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].status, "refused");
+    assert_int_equal(r[0].st.workloads_refused, 1);
+    assert_int_equal(r[0].st.states, 0);
+    assert_int_equal(r[0].st.violations, 0);
+    mph_explorer_free(x);
+    mph_workload_free(w);
+}
+
 static void a_spent_share_still_samples_every_workload(void **state)
 {
     struct mph_explore_config c;
@@ -469,6 +496,7 @@ int main(void)
         cmocka_unit_test(cell_counters_add_up_to_the_totals),
         cmocka_unit_test(shards_partition_the_whole_matrix),
         cmocka_unit_test(a_page_sizes_directive_leaves_a_workload_out),
+        cmocka_unit_test(a_cell_the_device_refuses_is_reported_refused),
         cmocka_unit_test(a_spent_share_still_samples_every_workload),
         cmocka_unit_test(second_crashes_continue_recovered_states),
         cmocka_unit_test(a_two_crash_reproducer_replays_both_crashes),

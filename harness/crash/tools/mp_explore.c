@@ -448,11 +448,17 @@ int main(int argc, char **argv)
             }
             snprintf(name, sizeof(name), "gen-%llu",
                      (unsigned long long)p.seed);
+            uint64_t refused = mph_explorer_stats(x)->workloads_refused;
             rc = mph_explorer_run(x, w, name);
             mph_workload_free(w);
             if (rc != MP_OK) {
                 fprintf(stderr, "mp-explore: %s: %s\n", name, mp_strerror(rc));
                 worst = 2;
+                break;
+            }
+            if (mph_explorer_stats(x)->workloads_refused > refused) {
+                /* The cell's device refuses this page size, so it refuses
+                 * every generated workload: one is proof enough. */
                 break;
             }
         }
