@@ -144,25 +144,15 @@ static int pv_open(const struct mp_vfs *vfs, const char *path, unsigned fl,
     *out = &pf->base;
     return MP_OK;
 }
-static int pv_remove(const struct mp_vfs *vfs, const char *path, int *os)
-{
-    (void)vfs;
-    return mp_vfs_posix()->remove(mp_vfs_posix(), path, os);
-}
-static int pv_rename(const struct mp_vfs *vfs, const char *a, const char *b,
-                     int *os)
-{
-    (void)vfs;
-    return mp_vfs_posix()->rename(mp_vfs_posix(), a, b, os);
-}
-static int pv_sync_dir(const struct mp_vfs *vfs, const char *path, int *os)
-{
-    (void)vfs;
-    return mp_vfs_posix()->sync_dir(mp_vfs_posix(), path, os);
-}
 
 static const struct mp_vfs pause_vfs = {
-    1, "pause", NULL, pv_open, pv_remove, pv_rename, pv_sync_dir,
+    1,
+    "pause",
+    NULL,
+    pv_open,
+    mpt_posix_remove,
+    mpt_posix_rename,
+    mpt_posix_sync_dir,
 };
 
 /* ---- helpers ----------------------------------------------------------- */

@@ -442,27 +442,14 @@ static int v1_open(const struct mp_vfs *vfs, const char *path, unsigned fl,
     return rc;
 }
 
-static int v1_remove(const struct mp_vfs *vfs, const char *path, int *os)
-{
-    (void)vfs;
-    return mp_vfs_posix()->remove(mp_vfs_posix(), path, os);
-}
-
-static int v1_rename(const struct mp_vfs *vfs, const char *a, const char *b,
-                     int *os)
-{
-    (void)vfs;
-    return mp_vfs_posix()->rename(mp_vfs_posix(), a, b, os);
-}
-
-static int v1_sync_dir(const struct mp_vfs *vfs, const char *path, int *os)
-{
-    (void)vfs;
-    return mp_vfs_posix()->sync_dir(mp_vfs_posix(), path, os);
-}
-
 static const struct mp_vfs v1_vfs = {
-    1, "posix-v1", NULL, v1_open, v1_remove, v1_rename, v1_sync_dir,
+    1,
+    "posix-v1",
+    NULL,
+    v1_open,
+    mpt_posix_remove,
+    mpt_posix_rename,
+    mpt_posix_sync_dir,
 };
 
 /*

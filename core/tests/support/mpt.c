@@ -325,3 +325,22 @@ void mpt_faulty_init(struct mpt_faulty *f, const struct mp_vfs *inner,
     f->vfs.rename = fv_rename;
     f->vfs.sync_dir = fv_sync_dir;
 }
+
+int mpt_posix_remove(const struct mp_vfs *vfs, const char *path, int *os)
+{
+    (void)vfs;
+    return mp_vfs_posix()->remove(mp_vfs_posix(), path, os);
+}
+
+int mpt_posix_rename(const struct mp_vfs *vfs, const char *from, const char *to,
+                     int *os)
+{
+    (void)vfs;
+    return mp_vfs_posix()->rename(mp_vfs_posix(), from, to, os);
+}
+
+int mpt_posix_sync_dir(const struct mp_vfs *vfs, const char *path, int *os)
+{
+    (void)vfs;
+    return mp_vfs_posix()->sync_dir(mp_vfs_posix(), path, os);
+}

@@ -60,4 +60,13 @@ struct mpt_faulty {
 void mpt_faulty_init(struct mpt_faulty *f, const struct mp_vfs *inner,
                      long fail_at, int code, int sticky);
 
+/*
+ * The posix backend's naming calls, for test vfs tables that replace only
+ * open (a wrapped file's methods) and keep the real names on disk.
+ */
+int mpt_posix_remove(const struct mp_vfs *vfs, const char *path, int *os);
+int mpt_posix_rename(const struct mp_vfs *vfs, const char *from, const char *to,
+                     int *os);
+int mpt_posix_sync_dir(const struct mp_vfs *vfs, const char *path, int *os);
+
 #endif /* MPT_H */
