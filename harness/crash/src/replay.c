@@ -22,6 +22,28 @@ static bool num(const struct mph_workload *w, const char *key, uint64_t *v)
 
 static bool parse_site(const char *s, struct mph__site *site);
 
+/* The crash image a reproducer's tear pattern names, also written to
+ * image_path when one is given (an image with no file is no error). */
+static int pattern_image(faultfs *fs, const char *pattern,
+                         const char *image_path, struct mph_verdict *v,
+                         faultfs **img)
+{
+    int rc = faultfs_image_from_pattern(fs, pattern ? pattern : "", img);
+    if (rc != MP_OK) {
+        snprintf(v->diff.what, sizeof(v->diff.what),
+                 "the tear pattern does not fit this crash: %s",
+                 mp_error_name(rc));
+        return rc;
+    }
+    if (image_path) {
+        rc = faultfs_write_file(*img, MPH__PATH, image_path);
+        if (rc != MP_OK && rc != MP_ENOENT) {
+            return rc;
+        }
+    }
+    return MP_OK;
+}
+
 /* A reproducer of a second crash: the workload holds the crash op, the
  * first crash is in repro.first and repro.first_pattern. */
 static int replay_two(const struct mph_explore_config *cfg,
@@ -74,19 +96,9 @@ static int replay_two(const struct mph_explore_config *cfg,
     if (rc != MP_OK || v->diff.rule != MPH_RULE_NONE) {
         goto out;
     }
-    rc = faultfs_image_from_pattern(fs, p2 ? p2 : "", &img);
+    rc = pattern_image(fs, p2, image_path, v, &img);
     if (rc != MP_OK) {
-        snprintf(v->diff.what, sizeof(v->diff.what),
-                 "the tear pattern does not fit this crash: %s",
-                 mp_error_name(rc));
         goto out;
-    }
-    if (image_path) {
-        rc = faultfs_write_file(img, MPH__PATH, image_path);
-        if (rc != MP_OK && rc != MP_ENOENT) {
-            goto out;
-        }
-        rc = MP_OK;
     }
     mph__expect_at(w2, &g2, site, &e);
     memset(&oc, 0, sizeof(oc));
@@ -196,18 +208,9 @@ int mph_explore_replay(const struct mph_workload *repro, const char *image_path,
         rc = MP_EINVAL;
         goto out;
     }
-    rc = faultfs_image_from_pattern(fs, pattern ? pattern : "", &img);
+    rc = pattern_image(fs, pattern, image_path, v, &img);
     if (rc != MP_OK) {
-        snprintf(v->diff.what, sizeof(v->diff.what),
-                 "the tear pattern does not fit this crash: %s",
-                 mp_error_name(rc));
         goto out;
-    }
-    if (image_path) {
-        rc = faultfs_write_file(img, MPH__PATH, image_path);
-        if (rc != MP_OK && rc != MP_ENOENT) {
-            goto out;
-        }
     }
     mph__expect_at(repro, &g, &site, &e);
     memset(&oc, 0, sizeof(oc));
