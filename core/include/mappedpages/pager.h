@@ -90,6 +90,13 @@ enum mp_open_flags {
      * since two unlocked writers would corrupt the file.
      */
     MP_OPEN_NOLOCK = 1 << 1,
+    /**
+     * One-flush commits (FORMAT.md 8.2): every commit of this pager is one
+     * sync barrier instead of two. Chosen per create or open; a file may be
+     * written in either mode at different times, and open recovers either.
+     * Ignored by a read-only open.
+     */
+    MP_OPEN_ONE_FLUSH = 1 << 2,
 };
 
 /** Memory allocation hooks (zstd's customMem); all NULL = malloc/free. */
@@ -372,6 +379,16 @@ enum mp_recovery_reason {
     MP_RECOVERY_BAD_SELECTED = 2,
     /** The pager was created by this process; no recovery ran. */
     MP_RECOVERY_CREATED = 3,
+    /**
+     * The newer metadata copy was written by a one-flush commit and
+     * validated completely (FORMAT.md 9); it was taken without the record.
+     */
+    MP_RECOVERY_ONE_FLUSH = 4,
+    /**
+     * The newer metadata copy was written by a one-flush commit and did not
+     * validate (its commit was in flight at a crash); the older was taken.
+     */
+    MP_RECOVERY_ONE_FLUSH_FALLBACK = 5,
 };
 
 /** What recovery found at open. */
