@@ -166,6 +166,38 @@ static void one_flush_commit_is_one_sync(void **state)
     }
 }
 
+/*
+ * Create is the create protocol (FORMAT.md 10) in either mode: the same
+ * syncs, and a file created with MP_OPEN_ONE_FLUSH and closed reopens by
+ * its intact record (RECORD, no fallback). Reported by the harness
+ * (to-core.md 1): a one-flush create left no record.
+ */
+static void one_flush_create_is_the_create_protocol(void **state)
+{
+    uint64_t syncs[2];
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        unsigned flags = mode ? MP_OPEN_ONE_FLUSH : 0;
+        faultfs *fs = fft_new(3, 512, 0);
+        struct mp_recovery_info ri;
+        struct mp_options opt;
+        struct mp_pager_stats st;
+        mp_pager *p = NULL;
+        options(fs, flags, &opt);
+        assert_int_equal(mp_pager_create(NAME, PS, &opt, &p), MP_OK);
+        mp_pager_stats(p, &st);
+        syncs[mode] = st.sync_calls + st.file_syncs;
+        assert_int_equal(mp_pager_close(p), MP_OK);
+        p = open_as(fs, flags);
+        mp_pager_recovery(p, &ri);
+        assert_int_equal(ri.reason, MP_RECOVERY_RECORD);
+        assert_false(ri.fallback);
+        assert_int_equal(mp_pager_close(p), MP_OK);
+        faultfs_free(fs);
+    }
+    assert_int_equal(syncs[0], syncs[1]);
+}
+
 /* ---- the generation check --------------------------------------------- */
 
 /*
@@ -554,6 +586,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_flush_commit_is_one_sync),
+        cmocka_unit_test(one_flush_create_is_the_create_protocol),
         cmocka_unit_test(lost_data_page_falls_back),
         cmocka_unit_test(damaged_older_page_is_not_a_fallback),
         cmocka_unit_test(mode_switching_with_crashes_is_old_or_new),
