@@ -138,6 +138,40 @@ static bool next_protected(mp_iter *it, uint64_t *id)
 }
 
 /*
+ * A full map word: 64 consecutive ids, a loop the compiler vectorises and
+ * the store-bound core of dense iteration. Its own function, aligned, so
+ * that the loop sits the same way in every build: placed across a 64-byte
+ * boundary by unrelated code nearby it ran 1.6x slower on this machine.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline, aligned(64)))
+#endif
+static void
+full_word(uint64_t *ids, uint64_t base)
+{
+    for (uint64_t b = 0; b < 64; b++) {
+        ids[b] = base + b;
+    }
+}
+
+/* The first map word at or after w with a bit set, or words. */
+static uint64_t first_used_word(const uint64_t *map, uint64_t w, uint64_t words)
+{
+    if (w < words && map[w] != 0) {
+        return w; /* dense files: the next word, with no more tests */
+    }
+    /* Sparse files: 256 free pages per step, one branch per step. */
+    while (w + 4 <= words &&
+           (map[w] | map[w + 1] | map[w + 2] | map[w + 3]) == 0) {
+        w += 4;
+    }
+    while (w < words && map[w] == 0) {
+        w++;
+    }
+    return w;
+}
+
+/*
  * Up to cap next ids into ids[], after the ones held in it->ids; the number
  * written. Leaves the iterator open. For pages, priv_pos is the next map
  * word to load and priv_word the pages of the word before it not yet
@@ -160,9 +194,7 @@ static size_t fill(mp_iter *it, uint64_t *ids, size_t cap, bool whole)
                 if (whole && cap - n < 64) {
                     break;
                 }
-                while (w < words && p->bitmap[w] == 0) {
-                    w++;
-                }
+                w = first_used_word(p->bitmap, w, words);
                 if (w >= words) {
                     it->priv_pos = words;
                     break;
@@ -172,11 +204,7 @@ static size_t fill(mp_iter *it, uint64_t *ids, size_t cap, bool whole)
             }
             base = (it->priv_pos - 1) << 6;
             if (bits == ~(uint64_t)0 && cap - n >= 64) {
-                /* A full word: consecutive ids, a loop the compiler
-                 * vectorises. */
-                for (uint64_t b = 0; b < 64; b++) {
-                    ids[n + b] = base + b;
-                }
+                full_word(ids + n, base);
                 n += 64;
                 bits = 0;
             }
