@@ -120,6 +120,37 @@ static void sparse_file_iteration_skips_empty_words(void **state)
     mp_pager_close(p);
 }
 
+/*
+ * Pages far apart at every offset within the scan's four-word steps, the
+ * last page of the file among them: the gaps are skipped, no page lost.
+ */
+static void gaps_of_any_alignment_are_skipped(void **state)
+{
+    mp_pager *p = mpt_create(mpt_path("gaps.mp"), PS);
+    static mp_pgno pgs[6000];
+    static uint64_t want[6000];
+    mp_pgno id;
+    mp_iter it;
+    size_t n = 0, k = 0;
+    (void)state;
+    assert_int_equal(mp_pager_alloc_bulk(p, 6000, pgs), MP_OK);
+    for (size_t i = 0; i < 6000; i++) {
+        /* 64 * 4 + 65 apart: each kept page in the next word slot. */
+        if (i % 321 == 0 || i == 5999) {
+            want[n++] = pgs[i];
+        } else {
+            assert_int_equal(mp_pager_free(p, pgs[i]), MP_OK);
+        }
+    }
+    mp_for_each_page(&it, p, id) {
+        assert_true(k < n);
+        assert_int_equal(id, want[k]);
+        k++;
+    }
+    assert_int_equal(k, n);
+    mp_pager_close(p);
+}
+
 /* Batches of any size give exactly the one-at-a-time sequence. */
 static void batches_match_single_steps(void **state)
 {
@@ -489,6 +520,7 @@ int main(void)
         cmocka_unit_test(iterators_are_disjoint_and_account_for_every_page),
         cmocka_unit_test(mutation_while_iterating_is_refused),
         cmocka_unit_test(sparse_file_iteration_skips_empty_words),
+        cmocka_unit_test(gaps_of_any_alignment_are_skipped),
         cmocka_unit_test(iteration_follows_changes_of_internal_pages),
         cmocka_unit_test(a_failed_start_is_visible_after_the_loop),
         cmocka_unit_test(mixed_calls_on_one_iterator_give_one_sequence),
