@@ -27,8 +27,8 @@
 #define MP_MUT_IGNORE_DEVICE           10 /* pages below the unit allowed */
 #define MP_MUT_NO_RECORD_REPAIR        11 /* torn record left unrepaired */
 #define MP_MUT_ONE_FLUSH_NO_PROT_CHECK 12 /* one-flush: no generation check */
-#define MP_MUT_ONE_FLUSH_TRUST_NEWEST \
- 13 /* one-flush: newest copy unvalidated */
-#define MP_MUT_COUNT 13
+#define MP_MUT_ONE_FLUSH_TRUST_NEWEST  13 /* one-flush: newest, no fallback */
+#define MP_MUT_ONE_FLUSH_NO_INVALIDATE 14 /* one-flush: no wipe on bad sync */
+#define MP_MUT_COUNT                   14
 
 #endif /* MP_MUTANT_H */
