@@ -100,6 +100,46 @@ uint32_t mp__crc32c_zeros(uint32_t c, uint64_t n)
     return mp__crc32c_zeros_portable(c, n);
 }
 
+/*
+ * The CRC instruction takes 3 cycles and can start one per cycle: three
+ * independent streams over three adjacent blocks run three times as fast
+ * as one, and the block CRCs are joined by zero-extension (the raw register
+ * after A B C is zeros(a, |B C|) ^ zeros(b, |C|) ^ c for a started from the
+ * incoming register, b and c from 0). Worth it from a few hundred bytes
+ * (a metadata copy with many roots, a whole leaf).
+ */
+# define STREAMS_MIN  ((size_t)3 * 128)
+# define STREAM_BLOCK ((size_t)4096)
+
+__attribute__((target("sse4.2,pclmul"))) static uint64_t
+crc32c_3way(uint64_t c, const unsigned char **pp, size_t *lenp)
+{
+    const unsigned char *p = *pp;
+    size_t len = *lenp;
+    while (len >= STREAMS_MIN) {
+        size_t n = len / 24 * 8;
+        uint64_t b = 0, d = 0;
+        if (n > STREAM_BLOCK) {
+            n = STREAM_BLOCK;
+        }
+        for (size_t i = 0; i < n; i += 8) {
+            uint64_t x, y, z;
+            memcpy(&x, p + i, 8);
+            memcpy(&y, p + n + i, 8);
+            memcpy(&z, p + 2 * n + i, 8);
+            c = _mm_crc32_u64(c, x);
+            b = _mm_crc32_u64(b, y);
+            d = _mm_crc32_u64(d, z);
+        }
+        c = zeros_clmul((uint32_t)c, 2 * n) ^ zeros_clmul((uint32_t)b, n) ^ d;
+        p += 3 * n;
+        len -= 3 * n;
+    }
+    *pp = p;
+    *lenp = len;
+    return c;
+}
+
 __attribute__((target("sse4.2"))) static uint32_t
 crc32c_sse42(uint32_t crc, const void *buf, size_t len)
 {
@@ -109,6 +149,9 @@ crc32c_sse42(uint32_t crc, const void *buf, size_t len)
     while (len && ((uintptr_t)p & 7)) {
         c = _mm_crc32_u8((uint32_t)c, *p++);
         len--;
+    }
+    if (len >= STREAMS_MIN && __builtin_cpu_supports("pclmul")) {
+        c = crc32c_3way(c, &p, &len);
     }
     while (len >= 8) {
         uint64_t v;

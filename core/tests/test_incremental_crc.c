@@ -1,9 +1,10 @@
 /*
  * test_incremental_crc.c - the incremental CRC-32C of map leaves and index
  * nodes (tree.c invariant 3): the zero-extension step against a CRC over
- * real zero bytes on both paths, every entry of its tables, the identity
- * tree.c relies on, and commits in map trees of depth 1 and 2 that must
- * leave every checksum right (a reopen checks them all).
+ * real zero bytes on both paths, every entry of its tables, the
+ * three-stream CRC built on it, the identity tree.c relies on, and commits in
+ * map trees of depth 1 and 2 that must leave every checksum right (a reopen
+ * checks them all).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,6 +65,32 @@ static void zeros_equal_a_crc_over_zero_bytes_on_both_paths(void **state)
     }
     /* The linear part of nothing stays nothing. */
     assert_int_equal(mp__crc32c_zeros(0, 12345), 0);
+}
+
+/* The fast path joins three streams from 384 bytes on: every length and
+ * alignment around its edges, and long ones, against the portable path. */
+static void three_stream_crc_equals_the_portable_one(void **state)
+{
+    uint64_t seed = 0x5EED0005, s = seed;
+    unsigned char *buf = malloc(200000);
+    (void)state;
+    print_message("seed %llu\n", (unsigned long long)seed);
+    assert_non_null(buf);
+    for (size_t i = 0; i < 200000; i++) {
+        buf[i] = (unsigned char)rnd(&s);
+    }
+    for (size_t len = 0; len < 1200; len++) {
+        size_t off = len % 11;
+        uint32_t c = (uint32_t)len * 0x01000193u;
+        assert_int_equal(mp__crc32c(c, buf + off, len),
+                         mp__crc32c_portable(c, buf + off, len));
+    }
+    for (int k = 0; k < 200; k++) {
+        size_t len = (size_t)(rnd(&s) % 190000), off = (size_t)(rnd(&s) % 9);
+        assert_int_equal(mp__crc32c(0, buf + off, len),
+                         mp__crc32c_portable(0, buf + off, len));
+    }
+    free(buf);
 }
 
 /*
@@ -359,6 +386,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(zeros_equal_a_crc_over_zero_bytes_on_both_paths),
         cmocka_unit_test(every_table_entry_is_right),
+        cmocka_unit_test(three_stream_crc_equals_the_portable_one),
         cmocka_unit_test(changed_words_give_the_full_crc),
         cmocka_unit_test(commits_in_a_map_tree_of_depth_1_keep_every_crc),
         cmocka_unit_test(commits_in_a_map_tree_of_depth_2_keep_every_crc),
