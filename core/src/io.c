@@ -46,6 +46,12 @@ int mp__io_extend_map(mp_pager *p, uint64_t bytes)
 static uint64_t span_after(const mp_pager *p, uint64_t pg)
 {
     uint64_t lo = 0, hi = p->nresv;
+    /* Pages 0-2, every commit's, and the lowest-first allocation frontier
+     * usually lie in the first span: no search through the thousands of
+     * two-page spans a big file's leaf copies make (issue 13). */
+    if (hi > 0 && p->resv[0].hi > pg) {
+        return 0;
+    }
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
         if (p->resv[mid].hi > pg) {

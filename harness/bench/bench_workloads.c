@@ -318,6 +318,8 @@ const struct mph_workload mph_workloads[] = {
       20000, 500, setup_alloc, NULL, op_alloc, NULL, 0 },
     { "alloc_2^28", "single-page alloc in a file of 2^28 pages", KB(1),
       PAGES(28), 20000, 200, setup_alloc, NULL, op_alloc, NULL, 0 },
+    { "alloc_2^28_4k", "single-page alloc in a file of 2^28 4 KiB pages", KB(4),
+      PAGES(28), 20000, 200, setup_alloc, NULL, op_alloc, NULL, 0 },
     { "free", "single-page free, one commit each", KB(4), 0, 20000, 500,
       setup_free, NULL, op_free, NULL, 0 },
     /* The one-flush twins (MP_OPEN_ONE_FLUSH: one sync barrier a commit). */

@@ -361,8 +361,9 @@ struct wrun {
     int rc; /* MP_OK, or the failure that stopped it */
 };
 
-/* Our commits against LMDB's closest operation, and our one-flush mode
- * against our two-barrier mode, when both ran. */
+/* Our commits against LMDB's closest operation, our one-flush mode against
+ * our two-barrier mode, and a small file's commit against a huge one's
+ * (there, above 1 is how much dearer the huge one is), when both ran. */
 static const struct {
     const char *ours, *theirs;
 } ratio_pairs[] = {
@@ -375,6 +376,7 @@ static const struct {
     { "protected_4k", "lmdb_put_4k_wm" },
     { "protected_4k_1f", "lmdb_put_4k_wm" },
     { "protected_4k_1f", "protected_4k" },
+    { "alloc", "alloc_2^28_4k" },
 };
 
 static const struct wrun *find_run(const struct wrun *runs, size_t n,
