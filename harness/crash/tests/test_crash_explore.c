@@ -76,6 +76,8 @@ static void the_real_core_passes_and_everything_is_counted(void **state)
     assert_true(s.states > s.crash_points);
     assert_true(s.fallback > 0); /* garbage tears the commit record */
     assert_int_equal(s.fallback, s.fallback_torn + s.fallback_bad);
+    assert_int_equal(s.fallback_one_flush, 0); /* a two-barrier run */
+    assert_int_equal(s.one_flush, 0);
     assert_true(s.protected_old > 0 && s.protected_new > 0);
     assert_true(s.rolled_back > 0 && s.held > 0);
     assert_true(s.absent > 0);
@@ -192,23 +194,48 @@ static void the_matrix_spec_parses_and_names_cells(void **state)
     (void)state;
     /* 1k: 512,1k,4k under 4k + 512,1k under 1k; 4k: 512,1k,4k; 64k:
      * 512,1k,4k under 4k + 512,1k,4k,64k under 64k. */
+    /* 15 geometries, each in both commit modes, two-barrier first. */
     assert_int_equal(mph_cells_parse("full", cells, &n), MP_OK);
-    assert_int_equal(n, 15);
+    assert_int_equal(n, 30);
     for (size_t i = 0; i < n; i++) {
         assert_true(cells[i].garbage);
         assert_true(cells[i].sector <= cells[i].fs_page);
+        assert_int_equal(cells[i].one_flush, i % 2 == 1);
     }
     mph_cell_name(&cells[0], name, sizeof(name));
-    assert_string_equal(name, "1k/512/4k");
+    assert_string_equal(name, "1k/512/4k/two");
+    mph_cell_name(&cells[1], name, sizeof(name));
+    assert_string_equal(name, "1k/512/4k/one");
+    assert_int_equal(mph_cells_parse_modes("full", MPH_MODE_ONE, cells, &n),
+                     MP_OK);
+    assert_int_equal(n, 15);
+    assert_true(cells[0].one_flush && cells[14].one_flush);
+    assert_int_equal(mph_cells_parse_modes("full", 0, cells, &n), MP_EINVAL);
     assert_int_equal(
         mph_cells_parse("64k/p/p,1k/512/1k/nogarbage,64k/65536/64k", cells, &n),
         MP_OK);
-    assert_int_equal(n, 2); /* "p" is the page size: a duplicate, once */
+    assert_int_equal(n, 4); /* "p" is the page size: a duplicate, once */
     assert_int_equal(cells[0].page_size, 65536);
     assert_int_equal(cells[0].sector, 65536);
-    assert_false(cells[1].garbage);
-    mph_cell_name(&cells[1], name, sizeof(name));
-    assert_string_equal(name, "1k/512/1k/nogarbage");
+    assert_false(cells[2].garbage);
+    mph_cell_name(&cells[2], name, sizeof(name));
+    assert_string_equal(name, "1k/512/1k/nogarbage/two");
+    mph_cell_name(&cells[3], name, sizeof(name));
+    assert_string_equal(name, "1k/512/1k/nogarbage/one");
+    /* A mode suffix picks one cell, whatever the modes asked for. */
+    assert_int_equal(mph_cells_parse_modes("1k/512/4k/one,4k/512/4k/nogarbage/two",
+                                           MPH_MODE_ONE, cells, &n),
+                     MP_OK);
+    assert_int_equal(n, 2);
+    assert_true(cells[0].one_flush);
+    assert_false(cells[1].one_flush || cells[1].garbage);
+    assert_int_equal(mph_cells_parse_modes("4k/512/4k", MPH_MODE_TWO, cells, &n),
+                     MP_OK);
+    assert_int_equal(n, 1);
+    assert_false(cells[0].one_flush);
+    assert_int_equal(mph_cells_parse("1k/512/4k/one/nogarbage", cells, &n),
+                     MP_EINVAL);
+    assert_int_equal(mph_cells_parse("1k/512/4k/both", cells, &n), MP_EINVAL);
     assert_int_equal(mph_cells_parse("1k/4k/1k", cells, &n), MP_EINVAL);
     assert_int_equal(mph_cells_parse("512/512/4k", cells, &n), MP_EINVAL);
     assert_int_equal(mph_cells_parse("3k/512/4k", cells, &n), MP_EINVAL);
@@ -222,7 +249,7 @@ static void cell_counters_add_up_to_the_totals(void **state)
     struct mph_explore_config c;
     struct mph_workload *w = workload();
     struct mph_explorer *x;
-    struct mph_cell cells[2];
+    struct mph_cell cells[4];
     const struct mph_cell_result *r;
     const struct mph_explore_stats *t;
     uint64_t states = 0, viol = 0, fallback = 0, old = 0, new_ = 0;
@@ -241,7 +268,7 @@ static void cell_counters_add_up_to_the_totals(void **state)
     mph_explorer_end_cell(x);
     r = mph_explorer_cells(x, &n);
     t = mph_explorer_stats(x);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 4);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(r[i].status, "complete");
         assert_int_equal(r[i].st.workloads, 1);
@@ -252,7 +279,8 @@ static void cell_counters_add_up_to_the_totals(void **state)
         old += r[i].st.protected_old;
         new_ += r[i].st.protected_new;
     }
-    assert_string_equal(r[1].name, "4k/512/4k");
+    assert_string_equal(r[1].name, "1k/512/4k/one");
+    assert_string_equal(r[2].name, "4k/512/4k/two");
     assert_int_equal(states, t->states);
     assert_int_equal(viol, t->violations);
     assert_int_equal(t->violations, 0);
@@ -260,8 +288,8 @@ static void cell_counters_add_up_to_the_totals(void **state)
     assert_int_equal(old, t->protected_old);
     assert_int_equal(new_, t->protected_new);
     /* The cells ran at their own page sizes. */
-    assert_true(r[0].st.states != r[1].st.states ||
-                r[0].st.fallback != r[1].st.fallback);
+    assert_true(r[0].st.states != r[2].st.states ||
+                r[0].st.fallback != r[2].st.fallback);
     assert_true(mph_explorer_all_ran(x));
     mph_explorer_free(x);
     mph_workload_free(w);
@@ -278,11 +306,11 @@ static void a_page_sizes_directive_leaves_a_workload_out(void **state)
     config(&c);
     assert_int_equal(mph_workload_set_directive(w, "page_sizes", "1024 2k"),
                      MP_OK);
-    assert_int_equal(mph_cells_parse("4k/512/4k", &cell, &n), MP_OK);
+    assert_int_equal(mph_cells_parse("4k/512/4k/two", &cell, &n), MP_OK);
     assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
     mph_explorer_begin_cell(x, &cell, 0);
     assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
-    assert_int_equal(mph_cells_parse("2k/512/4k", &cell, &n), MP_OK);
+    assert_int_equal(mph_cells_parse("2k/512/4k/one", &cell, &n), MP_OK);
     mph_explorer_begin_cell(x, &cell, 0);
     assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
     mph_explorer_end_cell(x);
@@ -302,21 +330,27 @@ static void a_cell_the_device_refuses_is_reported_refused(void **state)
     struct mph_workload *w = workload();
     struct mph_explorer *x;
     const struct mph_cell_result *r;
-    struct mph_cell cell;
-    size_t n;
+    struct mph_cell cells[2];
+    size_t n, nc;
     (void)state;
     config(&c);
-    assert_int_equal(mph_cells_parse("1k/4k/4k", &cell, &n), MP_OK);
+    /* In both modes: one-flush changes commits, not create's rule. */
+    assert_int_equal(mph_cells_parse("1k/4k/4k", cells, &nc), MP_OK);
+    assert_int_equal(nc, 2);
     assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
-    mph_explorer_begin_cell(x, &cell, 0);
-    assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    for (size_t i = 0; i < nc; i++) {
+        mph_explorer_begin_cell(x, &cells[i], 0);
+        assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    }
     mph_explorer_end_cell(x);
     r = mph_explorer_cells(x, &n);
-    assert_int_equal(n, 1);
-    assert_string_equal(r[0].status, "refused");
-    assert_int_equal(r[0].st.workloads_refused, 1);
-    assert_int_equal(r[0].st.states, 0);
-    assert_int_equal(r[0].st.violations, 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(r[i].status, "refused");
+        assert_int_equal(r[i].st.workloads_refused, 1);
+        assert_int_equal(r[i].st.states, 0);
+        assert_int_equal(r[i].st.violations, 0);
+    }
     mph_explorer_free(x);
     mph_workload_free(w);
 }
@@ -444,7 +478,7 @@ static uint64_t matrix_sites(unsigned shard, unsigned n)
     struct mph_explore_config c;
     struct mph_workload *w = workload();
     struct mph_explorer *x;
-    struct mph_cell cells[2];
+    struct mph_cell cells[4];
     const struct mph_explore_stats *s;
     uint64_t sites;
     size_t nc;
