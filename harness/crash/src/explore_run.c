@@ -644,8 +644,8 @@ int mph__write_repro(const struct mph_explore_config *cfg,
         for (char *c = first; *c; c++) {
             *c = *c == ' ' ? '-' : *c;
         }
-        snprintf(path, pathlen, "%s/%s-%s-then-%s%s.wl", cfg->repro_dir,
-                 base, first, sname, cfg->one_flush ? "-one" : "");
+        snprintf(path, pathlen, "%s/%s-%s-then-%s%s.wl", cfg->repro_dir, base,
+                 first, sname, cfg->one_flush ? "-one" : "");
     } else {
         snprintf(path, pathlen, "%s/%s-%s%s%s.wl", cfg->repro_dir, base, sname,
                  site->damaged ? "-damaged" : "", cfg->one_flush ? "-one" : "");

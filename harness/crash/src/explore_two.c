@@ -21,7 +21,9 @@
 
 #include "explorer.h"
 
-/* w with its first crash op left out. */
+/* w with its crash ops left out, and a `switch` right after a crash op:
+ * that is the restarted machine's choice of mode, which the first machine
+ * (whose op in flight may come after it in w) never ran. */
 static int without_crash(const struct mph_workload *w,
                          struct mph_workload **out)
 {
@@ -29,7 +31,9 @@ static int without_crash(const struct mph_workload *w,
     int rc = mph_workload_new(&r);
     for (size_t i = 0; rc == MP_OK && i < w->nops; i++) {
         const struct mph_op *op = &w->ops[i];
-        if (op->kind != MPH_OP_CRASH) {
+        bool restart_mode = op->kind == MPH_OP_SWITCH && i > 0 &&
+                            w->ops[i - 1].kind == MPH_OP_CRASH;
+        if (op->kind != MPH_OP_CRASH && !restart_mode) {
             /* A workload without arguments has no args array: no
              * pointer arithmetic on NULL (UBSan). */
             rc = mph_workload_add(

@@ -87,18 +87,18 @@ void mph_explorer_summary(const struct mph_explorer *x, FILE *f)
     for (size_t i = 0; i < x->ncells; i++) {
         const struct mph_cell_result *c = &x->cells[i];
         const struct mph_explore_stats *cs = &c->st;
-        fprintf(
-            f,
-            "  cell %-18s workloads %" PRIu64 "/%" PRIu64
-            " run, states %" PRIu64 " (%" PRIu64
-            " after a second crash), violations %" PRIu64 ", fallback %" PRIu64
-            ", one-flush %" PRIu64 ", protected old/new %" PRIu64 "/%" PRIu64
-            ", %.1f s, %s\n",
-            c->name, ran(cs), applicable(cs), cs->states, cs->states2,
-            cs->violations, cs->fallback, cs->one_flush, cs->protected_old,
-            cs->protected_new, cs->seconds,
-            strcmp(c->status, "refused") == 0 ? "refused at create (MP_EDEVICE)"
-                                              : c->status);
+        fprintf(f,
+                "  cell %-18s workloads %" PRIu64 "/%" PRIu64
+                " run, states %" PRIu64 " (%" PRIu64
+                " after a second crash), violations %" PRIu64
+                ", fallback %" PRIu64 ", one-flush %" PRIu64
+                ", protected old/new %" PRIu64 "/%" PRIu64 ", %.1f s, %s\n",
+                c->name, ran(cs), applicable(cs), cs->states, cs->states2,
+                cs->violations, cs->fallback, cs->one_flush, cs->protected_old,
+                cs->protected_new, cs->seconds,
+                strcmp(c->status, "refused") == 0
+                    ? "refused at create (MP_EDEVICE)"
+                    : c->status);
     }
     for (int one = 0; one < 2; one++) {
         struct mph_explore_stats m;
@@ -109,9 +109,10 @@ void mph_explorer_summary(const struct mph_explorer *x, FILE *f)
         }
         fprintf(f,
                 "  mode %-11s %zu cells, states %" PRIu64 " (%" PRIu64
-                " after a second crash, %" PRIu64 " damaged), violations %" PRIu64
-                ", fallback %" PRIu64 " (%" PRIu64 " torn record, %" PRIu64
-                " bad selected, %" PRIu64 " one-flush fallback), one-flush "
+                " after a second crash, %" PRIu64
+                " damaged), violations %" PRIu64 ", fallback %" PRIu64
+                " (%" PRIu64 " torn record, %" PRIu64 " bad selected, %" PRIu64
+                " one-flush fallback), one-flush "
                 "%" PRIu64 ", protected old/new %" PRIu64 "/%" PRIu64
                 ", %.1f s = %.0f states/s%s\n",
                 mode_name(one != 0), nc, m.states, m.states2, m.damaged,
@@ -254,19 +255,17 @@ int mph_explorer_json(const struct mph_explorer *x, FILE *f)
         fprintf(f, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", mph_rule_name(r),
                 s->by_rule[r]);
     }
-    fprintf(f,
-            "},\"fallback\":%" PRIu64 ",\"fallback_torn_record\":%" PRIu64
-            ",\"fallback_bad_selected\":%" PRIu64
-            ",\"fallback_one_flush\":%" PRIu64 ",\"one_flush\":%" PRIu64
-            ",\"protected_old\":%" PRIu64
-            ",\"protected_new\":%" PRIu64 ",\"rolled_back\":%" PRIu64
-            ",\"held\":%" PRIu64 ",\"absent\":%" PRIu64
-            ",\"checker_runs\":%" PRIu64 ",\"life_runs\":%" PRIu64
-            ",\"stopped\":",
-            s->fallback, s->fallback_torn, s->fallback_bad,
-            s->fallback_one_flush, s->one_flush, s->protected_old,
-            s->protected_new, s->rolled_back, s->held, s->absent,
-            s->checker_runs, s->life_runs);
+    fprintf(
+        f,
+        "},\"fallback\":%" PRIu64 ",\"fallback_torn_record\":%" PRIu64
+        ",\"fallback_bad_selected\":%" PRIu64 ",\"fallback_one_flush\":%" PRIu64
+        ",\"one_flush\":%" PRIu64 ",\"protected_old\":%" PRIu64
+        ",\"protected_new\":%" PRIu64 ",\"rolled_back\":%" PRIu64
+        ",\"held\":%" PRIu64 ",\"absent\":%" PRIu64 ",\"checker_runs\":%" PRIu64
+        ",\"life_runs\":%" PRIu64 ",\"stopped\":",
+        s->fallback, s->fallback_torn, s->fallback_bad, s->fallback_one_flush,
+        s->one_flush, s->protected_old, s->protected_new, s->rolled_back,
+        s->held, s->absent, s->checker_runs, s->life_runs);
     jstr(f, s->stopped);
     fprintf(f,
             ",\"workloads_total\":%" PRIu64 ",\"workloads_run\":%" PRIu64
@@ -274,15 +273,15 @@ int mph_explorer_json(const struct mph_explorer *x, FILE *f)
             ",\"workloads_refused\":%" PRIu64 ",\"workloads_cut\":%" PRIu64
             ",\"all_ran\":%s,\"sites_total\":%" PRIu64
             ",\"sites_done\":%" PRIu64 ",\"continuations\":%" PRIu64
-            ",\"continuations_switch\":%" PRIu64
-            ",\"sites2\":%" PRIu64 ",\"states2\":%" PRIu64
-            ",\"violations2\":%" PRIu64 ",\"crash2_every\":%u"
+            ",\"continuations_switch\":%" PRIu64 ",\"sites2\":%" PRIu64
+            ",\"states2\":%" PRIu64 ",\"violations2\":%" PRIu64
+            ",\"crash2_every\":%u"
             ",\"damaged\":%" PRIu64,
             s->workloads_total, ran(s), applicable(s), s->workloads_na,
             s->workloads_refused, s->workloads_cut,
             mph__all_ran(s) ? "true" : "false", s->sites_total, s->sites_done,
-            s->continuations, s->continuations_switch, s->sites2, s->states2, s->violations2,
-            x->cfg.crash2_every, s->damaged);
+            s->continuations, s->continuations_switch, s->sites2, s->states2,
+            s->violations2, x->cfg.crash2_every, s->damaged);
     fprintf(f,
             ",\"rules_checked\":{\"open\":%" PRIu64 ",\"atomicity\":%" PRIu64
             ",\"protected\":%" PRIu64 ",\"structure\":%" PRIu64
@@ -311,16 +310,15 @@ int mph_explorer_json(const struct mph_explorer *x, FILE *f)
             ",\"fallback\":%" PRIu64 ",\"fallback_torn_record\":%" PRIu64
             ",\"fallback_bad_selected\":%" PRIu64
             ",\"fallback_one_flush\":%" PRIu64 ",\"one_flush\":%" PRIu64
-            ",\"protected_old\":%" PRIu64
-            ",\"protected_new\":%" PRIu64 ",\"checker_runs\":%" PRIu64
-            ",\"life_runs\":%" PRIu64 ",\"seconds\":%.3f"
+            ",\"protected_old\":%" PRIu64 ",\"protected_new\":%" PRIu64
+            ",\"checker_runs\":%" PRIu64 ",\"life_runs\":%" PRIu64
+            ",\"seconds\":%.3f"
             ",\"violations_by_rule\":{",
             ran(cs), applicable(cs), cs->workloads_refused, cs->workloads_cut,
             cs->states, cs->states2, cs->violations, cs->violations2,
             cs->fallback, cs->fallback_torn, cs->fallback_bad,
             cs->fallback_one_flush, cs->one_flush, cs->protected_old,
-            cs->protected_new,
-            cs->checker_runs, cs->life_runs, cs->seconds);
+            cs->protected_new, cs->checker_runs, cs->life_runs, cs->seconds);
         for (int r = 1; r < MPH_RULE__COUNT; r++) {
             fprintf(f, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", mph_rule_name(r),
                     cs->by_rule[r]);

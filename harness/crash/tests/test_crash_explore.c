@@ -2,8 +2,9 @@
  * test_crash_explore.c - the explorer over the real core: a clean sweep, what
  * it counts, shards that partition the work, budgets, reports and replays,
  * the device matrix (cells, their counters, time shares, page sizes), second
- * crashes and damaged images. (That it catches broken protocols is the
- * "mutants" test.)
+ * crashes and damaged images, the commit modes (one-flush cells, their
+ * reproducers, files that switch modes). (That it catches broken protocols
+ * is the "mutants" test.)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -223,14 +224,15 @@ static void the_matrix_spec_parses_and_names_cells(void **state)
     mph_cell_name(&cells[3], name, sizeof(name));
     assert_string_equal(name, "1k/512/1k/nogarbage/one");
     /* A mode suffix picks one cell, whatever the modes asked for. */
-    assert_int_equal(mph_cells_parse_modes("1k/512/4k/one,4k/512/4k/nogarbage/two",
-                                           MPH_MODE_ONE, cells, &n),
-                     MP_OK);
+    assert_int_equal(
+        mph_cells_parse_modes("1k/512/4k/one,4k/512/4k/nogarbage/two",
+                              MPH_MODE_ONE, cells, &n),
+        MP_OK);
     assert_int_equal(n, 2);
     assert_true(cells[0].one_flush);
     assert_false(cells[1].one_flush || cells[1].garbage);
-    assert_int_equal(mph_cells_parse_modes("4k/512/4k", MPH_MODE_TWO, cells, &n),
-                     MP_OK);
+    assert_int_equal(
+        mph_cells_parse_modes("4k/512/4k", MPH_MODE_TWO, cells, &n), MP_OK);
     assert_int_equal(n, 1);
     assert_false(cells[0].one_flush);
     assert_int_equal(mph_cells_parse("1k/512/4k/one/nogarbage", cells, &n),
@@ -518,6 +520,120 @@ static void shards_partition_the_whole_matrix(void **state)
     assert_int_equal(sum, all);
 }
 
+/*
+ * A one-flush cell runs its pagers in one-flush mode: one barrier per
+ * commit leaves fewer crash points than the two-barrier cell of the same
+ * geometry, and recovery reports the one-flush reasons (a torn newer copy:
+ * ONE_FLUSH_FALLBACK; a complete one past the record: ONE_FLUSH).
+ */
+static void a_one_flush_cell_commits_with_one_barrier(void **state)
+{
+    struct mph_explore_config c;
+    struct mph_explore_stats two, one;
+    (void)state;
+    config(&c);
+    c.faults = false;
+    two = explore(&c);
+    c.one_flush = true;
+    one = explore(&c);
+    assert_int_equal(one.violations, 0);
+    assert_true(one.crash_points < two.crash_points);
+    assert_true(one.fallback_one_flush > 0);
+    assert_true(one.one_flush > 0);
+    assert_int_equal(one.fallback, one.fallback_torn + one.fallback_bad +
+                                       one.fallback_one_flush);
+    assert_int_equal(two.fallback_one_flush, 0);
+}
+
+/* The crash points of the test workload's golden run in a mode. */
+static uint64_t points_in(bool one_flush)
+{
+    struct mph_explore_config c;
+    struct mph_explore_stats s;
+    config(&c);
+    c.one_flush = one_flush;
+    c.gaps = false;
+    c.faults = false;
+    c.max_images = 1;
+    c.life = MPH_EVERY_OFF;
+    c.checker = MPH_EVERY_OFF;
+    s = explore(&c);
+    return s.crash_points;
+}
+
+/* repro.mode picks the mode the replay creates and opens in: a crash
+ * point only the two-barrier run passes does not exist in one-flush. */
+static void a_one_flush_reproducer_replays_in_one_flush_mode(void **state)
+{
+    struct mph_workload *w = workload();
+    struct mph_verdict v;
+    uint64_t one = points_in(true), two = points_in(false);
+    char site[32];
+    (void)state;
+    assert_true(one < two);
+    assert_int_equal(mph_workload_set_directive(w, "repro.garbage", "1"),
+                     MP_OK);
+    assert_int_equal(mph_workload_set_directive(w, "repro.pattern", ""), MP_OK);
+    assert_int_equal(mph_workload_set_directive(w, "repro.mode", "one"), MP_OK);
+    snprintf(site, sizeof(site), "point %llu", (unsigned long long)(one - 1));
+    assert_int_equal(mph_workload_set_directive(w, "repro.site", site), MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_OK);
+    assert_int_equal(v.diff.rule, MPH_RULE_NONE);
+    assert_int_equal(v.open_rc, MP_OK);
+    snprintf(site, sizeof(site), "point %llu", (unsigned long long)one);
+    assert_int_equal(mph_workload_set_directive(w, "repro.site", site), MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_EINVAL);
+    assert_non_null(strstr(v.diff.what, "no site"));
+    assert_int_equal(mph_workload_set_directive(w, "repro.mode", "two"), MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_OK);
+    assert_int_equal(v.diff.rule, MPH_RULE_NONE);
+    assert_int_equal(mph_workload_set_directive(w, "repro.mode", "three"),
+                     MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_EINVAL);
+    mph_workload_free(w);
+}
+
+/* A file written in one mode and reopened in the other, crashed in the
+ * first commits after the switch, in both directions; and the switch in
+ * second-crash continuations. */
+static void a_mode_switch_is_explored_in_both_directions(void **state)
+{
+    static const char *const sw = "#! page_size 1024\n"
+                                  "alloc\n"
+                                  "palloc\n"
+                                  "pwrite $2 0x41\n"
+                                  "switch\n"
+                                  "pwrite $2 0x42\n"
+                                  "alloc\n"
+                                  "switch\n"
+                                  "free $1\n";
+    struct mph_explore_config c;
+    struct mph_workload *w;
+    char err[256];
+    (void)state;
+    assert_int_equal(
+        mph_workload_parse(sw, strlen(sw), "sw", &w, err, sizeof(err)), MP_OK);
+    for (int one = 0; one < 2; one++) {
+        struct mph_explorer *x;
+        const struct mph_explore_stats *s;
+        config(&c);
+        c.one_flush = one != 0;
+        c.faults = false;
+        c.crash2_every = 8;
+        c.crash2_sites = 2;
+        c.repro_dir = NULL;
+        assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
+        assert_int_equal(mph_explorer_run(x, w, "sw"), MP_OK);
+        s = mph_explorer_stats(x);
+        assert_int_equal(s->violations, 0);
+        assert_true(s->one_flush + s->fallback_one_flush > 0);
+        assert_true(s->continuations_switch > 0);
+        assert_true(s->continuations_switch < s->continuations);
+        mph_explorer_free(x);
+    }
+    mph_workload_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +651,9 @@ int main(void)
         cmocka_unit_test(second_crashes_continue_recovered_states),
         cmocka_unit_test(a_two_crash_reproducer_replays_both_crashes),
         cmocka_unit_test(a_damaged_reproducer_replays),
+        cmocka_unit_test(a_one_flush_cell_commits_with_one_barrier),
+        cmocka_unit_test(a_one_flush_reproducer_replays_in_one_flush_mode),
+        cmocka_unit_test(a_mode_switch_is_explored_in_both_directions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

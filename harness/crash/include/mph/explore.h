@@ -224,8 +224,8 @@ struct mph_cell {
 
 /** Commit modes for mph_cells_parse_modes(), a bit set. */
 enum mph_modes {
-    MPH_MODE_TWO = 1 << 0,  /* two-barrier commits (the default protocol) */
-    MPH_MODE_ONE = 1 << 1,  /* one-flush commits (MP_OPEN_ONE_FLUSH) */
+    MPH_MODE_TWO = 1 << 0, /* two-barrier commits (the default protocol) */
+    MPH_MODE_ONE = 1 << 1, /* one-flush commits (MP_OPEN_ONE_FLUSH) */
     MPH_MODE_BOTH = MPH_MODE_TWO | MPH_MODE_ONE,
 };
 
