@@ -80,6 +80,8 @@ void mp__encode_meta(mp_pager *p, unsigned char *pg, uint64_t generation)
     /* The static header rides along (I5): page 0 may be torn. */
     memcpy(pg + MP__MD_FILE_MAGIC, MP__HDR_MAGIC, 8);
     mp__put32(pg + MP__MD_FLAGS, p->hdr_flags);
+    /* Recovery's generation check (FORMAT.md 9) keys on this bit. */
+    mp__put32(pg + MP__MD_COMMIT, p->one_flush ? MP__CF_ONE_FLUSH : 0);
     r = pg + MP__META_HDR;
     for (uint64_t i = 0; i < mroots; i++, r += MP__REF_SIZE) {
         mp__ref_encode(r, &m->refs[m->depth][i]);
@@ -174,14 +176,27 @@ int mp__rollback(mp_pager *p, int rc)
  * fails as well, every later open still reads the restored record from the
  * page cache; only a crash before the page reaches the disk could show the
  * state after the call.
+ *
+ * A one-flush commit's barrier (FORMAT.md 8.2) may have persisted its new
+ * metadata copy, `fresh`, which recovery takes without any record: that
+ * copy is made invalid first (magic and checksum zeroed in the mapping,
+ * its page synced), same reasoning, same last resort. fresh < 0: none.
  */
-static int sync_failed(mp_pager *p, int rc)
+static int sync_failed(mp_pager *p, int rc, int fresh)
 {
     static const struct mp_io_range record = { MP__RECORD_OFF,
                                                MP__RECORD_SIZE };
     unsigned char was[MP__RECORD_SIZE];
 
     mp__fail(p, rc); /* first: keep the OS error of the failed sync */
+    if (fresh >= 0 && !MP_MUTANT(MP_MUT_ONE_FLUSH_NO_INVALIDATE)) {
+        struct mp_io_range r = { (1 + (uint64_t)fresh) * p->page_size,
+                                 p->page_size };
+        int ignored;
+        memset(mp__page(p, 1 + (uint64_t)fresh), 0, MP__MD_USED);
+        ignored = mp__io_sync(p, &r, 1);
+        (void)ignored; /* the pager is failed already */
+    }
     if (p->generation > 0) {
         memcpy(was, p->base + MP__RECORD_OFF, sizeof(was));
         mp__encode_record(p->base, p->live_copy, p->generation, p->live_crc);
@@ -191,6 +206,38 @@ static int sync_failed(mp_pager *p, int rc)
         }
     }
     return mp__rollback(p, rc);
+}
+
+/*
+ * The one-flush commit (FORMAT.md 8.2), from step 5 on: everything is
+ * written and in p->ranges (nodes, the new metadata copy `target`, the
+ * data page). One barrier makes it all durable; recovery takes the newest
+ * copy that validates completely, so no record is needed. Only when page
+ * 0's header is damaged does page 0 ride along: header and a record naming
+ * the new copy (a record naming a copy torn by a crash is harmless, 9.3b).
+ */
+static int commit_one_flush(mp_pager *p, int target, uint64_t gen, uint32_t crc)
+{
+    bool page0 = p->hdr_repair; /* its range is in p->ranges already */
+    int rc;
+
+    if (page0) {
+        mp__encode_header(p->base, p->log2);
+        mp__encode_record(p->base, target, gen, crc);
+    }
+    rc = mp__io_sync(p, p->ranges, p->nranges);
+    if (rc != MP_OK) {
+        return sync_failed(p, rc, target);
+    }
+    p->nranges = 0;
+    /* The record names the new copy only if page 0 was rewritten. */
+    p->repair = !page0;
+    p->hdr_repair = false;
+    p->live_copy = target;
+    p->generation = gen;
+    p->live_crc = crc;
+    p->stats.commits++;
+    return MP_OK;
 }
 
 int mp__commit(mp_pager *p, int64_t data_page)
@@ -212,13 +259,15 @@ int mp__commit(mp_pager *p, int64_t data_page)
         return mp__rollback(p, rc);
     }
 
-    /* Step 0 (I4). */
-    if (p->repair && !MP_MUTANT(MP_MUT_NO_RECORD_REPAIR)) {
+    /* Step 0 (I4), two-barrier commits only: a one-flush commit never
+     * relies on the record (8.2). */
+    if (p->repair && !p->one_flush && !MP_MUTANT(MP_MUT_NO_RECORD_REPAIR)) {
         rc = repair_page0(p);
         if (rc != MP_OK) {
-            return sync_failed(p, rc);
+            return sync_failed(p, rc, -1);
         }
         p->repair = false;
+        p->hdr_repair = false;
     }
 
     /* Steps 3 and 4: nodes, then metadata, all into non-live copies (I2). */
@@ -226,24 +275,32 @@ int mp__commit(mp_pager *p, int64_t data_page)
     if (rc == MP_OK) {
         rc = mp__tree_write(p, &p->tree[MP__TREE_DIR]);
     }
+    /* The ranges before the metadata: in one-flush mode a new copy in the
+     * mapping is a commit to recovery, so no failure may follow it but the
+     * barrier's, which sync_failed() answers. */
+    if (rc == MP_OK) {
+        rc = mp__add_range(p, 1 + (uint64_t)target);
+    }
+    if (rc == MP_OK && data_page >= 0 &&
+        !MP_MUTANT(MP_MUT_PROTECTED_NO_DATA_SYNC)) {
+        rc = mp__add_range(p, (uint64_t)data_page);
+    }
+    if (rc == MP_OK && p->one_flush && p->hdr_repair) {
+        rc = mp__add_range(p, 0); /* commit_one_flush() rewrites page 0 */
+    }
     if (rc != MP_OK) {
         return mp__rollback(p, rc); /* MP_ENOMEM: nothing synced yet */
     }
     mp__encode_meta(p, meta, gen);
     crc = mp__le32(meta + 4);
     p->stats.pages_written++;
-    rc = mp__add_range(p, 1 + (uint64_t)target);
-    if (rc == MP_OK && data_page >= 0 &&
-        !MP_MUTANT(MP_MUT_PROTECTED_NO_DATA_SYNC)) {
-        rc = mp__add_range(p, (uint64_t)data_page);
-    }
-    if (rc != MP_OK) {
-        return mp__rollback(p, rc);
+    sort_ranges(p->ranges, p->nranges);
+    if (p->one_flush) {
+        return commit_one_flush(p, target, gen, crc);
     }
     if (MP_MUTANT(MP_MUT_FLIP_BEFORE_DURABLE)) {
         mp__encode_record(p->base, target, gen, crc);
     }
-    sort_ranges(p->ranges, p->nranges);
 
     /*
      * Step 5, barrier 1 (I1): everything the new record will reach must be
@@ -253,7 +310,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
     if (!MP_MUTANT(MP_MUT_SKIP_META_SYNC)) {
         rc = mp__io_sync(p, p->ranges, p->nranges);
         if (rc != MP_OK) {
-            return sync_failed(p, rc);
+            return sync_failed(p, rc, -1);
         }
     }
     p->nranges = 0;
@@ -266,7 +323,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
     mp__encode_record(p->base, target, gen, crc);
     rc = mp__io_sync(p, &record, 1);
     if (rc != MP_OK) {
-        return sync_failed(p, rc);
+        return sync_failed(p, rc, -1);
     }
     p->live_copy = target;
     p->generation = gen;

@@ -18,8 +18,12 @@
  *      Memory still equals the durable state before the failed call.
  *  (6) repair means page 0 on disk may not name the live copy (recovery
  *      did not follow an intact record, or the static header was taken
- *      from a copy): the next commit rewrites and syncs page 0 first
- *      (FORMAT.md 8, I4).
+ *      from a copy, or one-flush commits left the record behind): the
+ *      next two-barrier commit rewrites and syncs page 0 first (FORMAT.md
+ *      8.1, I4).
+ *  (7) hdr_repair means page 0's static header on disk is damaged (it was
+ *      taken from a copy at open): the next commit rewrites it, a
+ *      two-barrier one in step 0, a one-flush one in its barrier (8.2).
  */
 #ifndef MP_INTERNAL_H
 #define MP_INTERNAL_H
@@ -68,6 +72,7 @@ struct mp__dirent {
     uint64_t page[2];
     uint32_t crc;
     uint32_t flags;
+    uint64_t gen; /* generation of the commit that wrote the content */
 };
 
 /* A run of pages [lo, hi) whose disk blocks are reserved (io.c). */
@@ -119,6 +124,9 @@ struct mp_pager {
     struct mp_io_device device; /* what create and open went by */
     uint32_t hdr_flags;         /* the static header's flags */
     bool repair;                /* see (6) */
+    bool hdr_repair;            /* see (7) */
+    bool one_flush;             /* MP_OPEN_ONE_FLUSH (FORMAT.md 8.2) */
+    uint64_t load_gen;          /* generation of the copy being loaded */
 
     int live_copy; /* 0: page 1, 1: page 2 */
     uint64_t generation;
@@ -286,8 +294,10 @@ int mp__reload(mp_pager *p);
 void mp__dir_encode_block(const mp_pager *p, uint64_t block, unsigned char *out,
                           size_t *len);
 int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in);
-/* After recovery: mark each protected page in use whose committed copy
- * fails its checksum (rules.h R3) MP__ENT_DAMAGED. */
-void mp__dir_verify(mp_pager *p);
+/* After loading a copy of generation p->load_gen: mark each protected page
+ * in use whose committed copy fails its checksum (rules.h R3)
+ * MP__ENT_DAMAGED. False if one_flush and such a page was committed in
+ * generation p->load_gen (the generation check, rules.h R5). */
+bool mp__dir_verify(mp_pager *p, bool one_flush);
 
 #endif /* MP_INTERNAL_H */

@@ -59,7 +59,27 @@
 #define MP__MD_DIR_ROOTS  72
 #define MP__MD_FILE_MAGIC 76 /* the static header's magic, 8 bytes */
 #define MP__MD_FLAGS      84 /* the static header's flags */
+#define MP__MD_COMMIT     88 /* commit flags (4 bytes); 92-127 reserved */
 #define MP__MD_HDR        128
+
+/* Commit flags of a metadata copy (FORMAT.md 7): bit 0 = written by a
+ * one-flush commit (8.2). A copy with any other bit does not validate. */
+#define MP__CF_ONE_FLUSH 1u
+#define MP__CF_KNOWN     1u
+
+/* A protected-directory entry (FORMAT.md 6): 32 bytes. */
+#define MP__ENT_SIZE  32
+#define MP__ENT_PAGE0 0
+#define MP__ENT_PAGE1 8
+#define MP__ENT_CRC   16
+#define MP__ENT_FLAGS 20
+#define MP__ENT_GEN   24 /* generation of the commit that wrote the content */
+
+/* E: directory entries per block (FORMAT.md 5 and 6). */
+static inline uint64_t mp__dir_entries(size_t page_size)
+{
+    return page_size / MP__ENT_SIZE;
+}
 
 /* A byte range [from, to) of a structure. */
 struct mp__range32 {
@@ -73,7 +93,7 @@ struct mp__range32 {
  * are not looked at.
  */
 static const struct mp__range32 mp__hdr_reserved = { 20, 60 };
-static const struct mp__range32 mp__md_reserved = { 88, 128 };
+static const struct mp__range32 mp__md_reserved = { 92, 128 };
 
 static inline bool mp__reserved_ok(const unsigned char *b, struct mp__range32 r,
                                    unsigned minor)
@@ -187,15 +207,23 @@ static inline bool mp__hdr_from_copies(const unsigned char *base,
 
 /*
  * The static-header fields a metadata copy carries (magic, flags) agree
- * with the header in use, and its reserved bytes keep the rule: part of a
- * copy's header checks (FORMAT.md 7). The caller has checked magic, CRC and
- * log2.
+ * with the header in use, its commit flags have no unknown bit and its
+ * reserved bytes keep the rule: part of a copy's header checks (FORMAT.md
+ * 7). The caller has checked magic, CRC and log2.
  */
 static inline bool mp__md_static_ok(const unsigned char *m, uint32_t flags)
 {
     return memcmp(m + MP__MD_FILE_MAGIC, MP__HDR_MAGIC, 8) == 0 &&
            mp__le32(m + MP__MD_FLAGS) == flags &&
+           !(mp__le32(m + MP__MD_COMMIT) & ~MP__CF_KNOWN) &&
            mp__reserved_ok(m, mp__md_reserved, mp__le16(m + MP__MD_MINOR));
+}
+
+/* True if metadata copy m was written by a one-flush commit (FORMAT.md
+ * 8.2); meaningful once the copy passed mp__md_static_ok. */
+static inline bool mp__md_one_flush(const unsigned char *m)
+{
+    return (mp__le32(m + MP__MD_COMMIT) & MP__CF_ONE_FLUSH) != 0;
 }
 
 #endif /* MP_LAYOUT_H */

@@ -68,6 +68,8 @@ static int new_pager(const struct mp_options *opt, mp_pager **out)
     p->mem = opt->mem;
     p->vfs = opt->vfs ? opt->vfs : mp_vfs_posix();
     p->readonly = (opt->flags & MP_OPEN_READONLY) != 0;
+    /* A reader commits nothing: the mode is moot there. */
+    p->one_flush = !p->readonly && (opt->flags & MP_OPEN_ONE_FLUSH) != 0;
     if (opt->version >= 2) {
         p->device = opt->device; /* sector_size 0: ask the backend */
     }
@@ -437,6 +439,7 @@ static int check_header(mp_pager *p, size_t want)
             return MP_ECORRUPT_SUPER;
         }
         p->repair = true;
+        p->hdr_repair = true;
         break;
     case MP__HV_VERSION:
         return MP_EVERSION;
@@ -537,9 +540,8 @@ int mp_pager_open(const char *path, size_t page_size,
     if (rc != MP_OK) {
         goto out_pager;
     }
-    mp__dir_verify(p);
-    /* Page 0 does not name the copy in use: the first commit rewrites it
-     * before anything else (FORMAT.md 8, I4). */
+    /* Page 0 does not name the copy in use: the first two-barrier commit
+     * rewrites it before anything else (FORMAT.md 8.1, I4). */
     if (p->recovery.reason != MP_RECOVERY_RECORD) {
         p->repair = true;
     }
@@ -573,6 +575,11 @@ uint64_t mp_pager_free_count(const mp_pager *p)
 bool mp_pager_is_readonly(const mp_pager *p)
 {
     return p->readonly;
+}
+
+bool mp_pager_one_flush(const mp_pager *p)
+{
+    return p->one_flush;
 }
 
 void mp_pager_recovery(const mp_pager *p, struct mp_recovery_info *info)

@@ -16,6 +16,7 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "internal.h"
+#include "layout.h"
 #include "rules.h"
 
 #define MARK 0x40000000u /* in-memory: seen during bulk validation */
@@ -29,13 +30,14 @@ void mp__dir_encode_block(const mp_pager *p, uint64_t block, unsigned char *out,
     }
     for (uint64_t s = first; s < end; s++) {
         const struct mp__dirent *d = &p->dir[s];
-        unsigned char *b = out + (s - first) * MP__REF_SIZE;
-        mp__put64(b, d->page[0]);
-        mp__put64(b + 8, d->page[1]);
-        mp__put32(b + 16, d->crc);
-        mp__put32(b + 20, d->flags & MP__ENT_DISK_MASK);
+        unsigned char *b = out + (s - first) * MP__ENT_SIZE;
+        mp__put64(b + MP__ENT_PAGE0, d->page[0]);
+        mp__put64(b + MP__ENT_PAGE1, d->page[1]);
+        mp__put32(b + MP__ENT_CRC, d->crc);
+        mp__put32(b + MP__ENT_FLAGS, d->flags & MP__ENT_DISK_MASK);
+        mp__put64(b + MP__ENT_GEN, d->gen);
     }
-    *len = (size_t)(end - first) * MP__REF_SIZE;
+    *len = (size_t)(end - first) * MP__ENT_SIZE;
 }
 
 int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in)
@@ -45,22 +47,27 @@ int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in)
         end = p->slots;
     }
     for (uint64_t s = first; s < end; s++) {
-        const unsigned char *b = in + (s - first) * MP__REF_SIZE;
+        const unsigned char *b = in + (s - first) * MP__ENT_SIZE;
         struct mp__dirent *d = &p->dir[s];
         uint32_t staged = d->flags & MP__ENT_STAGED; /* see mp__reload */
         int rc;
-        d->page[0] = mp__le64(b);
-        d->page[1] = mp__le64(b + 8);
-        d->crc = mp__le32(b + 16);
-        d->flags = mp__le32(b + 20);
+        d->page[0] = mp__le64(b + MP__ENT_PAGE0);
+        d->page[1] = mp__le64(b + MP__ENT_PAGE1);
+        d->crc = mp__le32(b + MP__ENT_CRC);
+        d->flags = mp__le32(b + MP__ENT_FLAGS);
+        d->gen = mp__le64(b + MP__ENT_GEN);
         if (d->flags & ~MP__ENT_DISK_MASK) {
             return MP_ECORRUPT_META;
         }
         if (!(d->flags & MP__ENT_INUSE)) {
-            if (d->page[0] || d->page[1] || d->crc || d->flags) {
+            if (d->page[0] || d->page[1] || d->crc || d->flags || d->gen) {
                 return MP_ECORRUPT_META;
             }
             continue;
+        }
+        /* rules.h R4. */
+        if (!mp__entry_gen_ok(d->gen, p->load_gen)) {
+            return MP_ECORRUPT_META;
         }
         if (d->page[0] < MP_RESERVED_PAGES || d->page[1] < MP_RESERVED_PAGES ||
             d->page[0] >= p->total || d->page[1] >= p->total ||
@@ -87,18 +94,28 @@ int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in)
  * rules.h R3, once per open, before the pager is handed out (so readers
  * only ever read the flag): a page is damaged, not the metadata copy that
  * names it. Falling back to the other copy instead would silently undo the
- * last commit for every page because one page was hit.
+ * last commit for every page because one page was hit. The same pass is
+ * the generation check (R5) of a one-flush copy: one read of each page.
  */
-void mp__dir_verify(mp_pager *p)
+bool mp__dir_verify(mp_pager *p, bool one_flush)
 {
+    bool ok = true;
     for (uint64_t s = 0; s < p->slots; s++) {
         struct mp__dirent *d = &p->dir[s];
-        if ((d->flags & MP__ENT_INUSE) &&
-            !mp__protected_ok(mp__page(p, d->page[d->flags & MP__ENT_LIVE]),
-                              p->page_size, d->crc)) {
+        bool good;
+        if (!(d->flags & MP__ENT_INUSE)) {
+            continue;
+        }
+        good = mp__protected_ok(mp__page(p, d->page[d->flags & MP__ENT_LIVE]),
+                                p->page_size, d->crc);
+        if (!good) {
             d->flags |= MP__ENT_DAMAGED;
         }
+        if (!mp__gen_check_ok(one_flush, p->load_gen, d->gen, good)) {
+            ok = false;
+        }
     }
+    return ok;
 }
 
 /* Validate a protected id that must be in use; *slot receives its slot. */
@@ -199,6 +216,7 @@ int mp_protected_alloc_bulk(mp_pager *p, size_t count, mp_protected_id *out)
         }
         d->crc = (uint32_t)zero_crc;
         d->flags = MP__ENT_INUSE;
+        d->gen = p->generation + 1; /* this commit's (rules.h R4) */
         p->prot_in_use++;
         rc = mp__add_range(p, d->page[0]);
         if (rc == MP_OK) {
@@ -270,6 +288,7 @@ int mp_protected_free_bulk(mp_pager *p, const mp_protected_id *ids,
          * rollback keeps it (mp__reload). */
         d->page[0] = d->page[1] = 0;
         d->crc = 0;
+        d->gen = 0;
         d->flags &= MP__ENT_STAGED;
         p->free_pages += 2;
         p->prot_in_use--;
@@ -382,6 +401,7 @@ int mp_protected_commit(mp_pager *p, mp_protected_id id)
      * back with the write staged, so it can be committed again (after
      * MP_ENOMEM) or aborted. */
     d->flags = MP__ENT_INUSE | MP__ENT_STAGED | other;
+    d->gen = p->generation + 1;
     rc = mp__commit(p, (int64_t)d->page[other]);
     if (rc == MP_OK) {
         d->flags &= ~MP__ENT_STAGED;

@@ -23,6 +23,7 @@ struct meta_hdr {
     uint64_t slots;
     uint64_t in_use;
     uint32_t map_depth, map_roots, dir_depth, dir_roots;
+    bool one_flush; /* commit flags bit 0 (FORMAT.md 7) */
 };
 
 /* Header-level checks of copy c: cheap, no tree is read. */
@@ -57,6 +58,7 @@ static bool header_ok(const mp_pager *p, int c, uint64_t file_bytes,
     h->map_roots = mp__le32(m + 64);
     h->dir_depth = mp__le32(m + 68);
     h->dir_roots = mp__le32(m + 72);
+    h->one_flush = mp__md_one_flush(m);
     if (total < MP__MIN_PAGES || total > MP_MAX_PAGES ||
         total > file_bytes / p->page_size) {
         return false;
@@ -124,6 +126,7 @@ static int load_copy(mp_pager *p, int c, const struct meta_hdr *h)
     int rc;
 
     reset_state(p);
+    p->load_gen = h->generation; /* rules.h R4 bounds the entries by it */
     p->total = h->total;
     leaves = mp__leaf_count(p, h->total);
     rc = mp__bitmap_resize(p, leaves);
@@ -189,17 +192,10 @@ static int load_copy(mp_pager *p, int c, const struct meta_hdr *h)
     return MP_OK;
 }
 
-struct record {
-    bool ok;
-    int sel;
-    uint64_t gen;
-    uint32_t crc;
-};
-
-static struct record read_record(const mp_pager *p)
+static struct mp__sel_record read_record(const mp_pager *p)
 {
     const unsigned char *r = p->base + MP__RECORD_OFF;
-    struct record rec = { false, 0, 0, 0 };
+    struct mp__sel_record rec = { false, 0, 0, 0 };
     uint32_t sel = mp__le32(r + 4);
     rec.sel = (int)(sel & 1);
     rec.gen = mp__le64(r + 8);
@@ -225,48 +221,66 @@ int mp__reload(mp_pager *p)
     return load_copy(p, c, &h);
 }
 
+/*
+ * Copy c validates completely: everything it reaches, and for a copy of a
+ * one-flush commit the generation check (rules.h R5), done in the same
+ * pass as R3's verification of every protected page, so each page is read
+ * once per copy tried. MP_OK, MP_ECORRUPT_META or MP_ENOMEM.
+ */
+static int try_copy(mp_pager *p, int c, const struct meta_hdr *h)
+{
+    bool check = h->one_flush && !MP_MUTANT(MP_MUT_ONE_FLUSH_NO_PROT_CHECK) &&
+                 !MP_MUTANT(MP_MUT_ONE_FLUSH_TRUST_NEWEST);
+    int rc = load_copy(p, c, h);
+    if (rc != MP_OK) {
+        return rc;
+    }
+    if (!mp__dir_verify(p, check)) {
+        return MP_ECORRUPT_META;
+    }
+    return MP_OK;
+}
+
+/* FORMAT.md section 9: the selection rule is rules.h's, which the checker
+ * applies too; this tries the copies in its order. */
 int mp__recover(mp_pager *p, uint64_t file_bytes)
 {
     struct meta_hdr h[2];
-    bool hok[2];
-    struct record rec = read_record(p);
+    struct mp__sel_copy sc[2];
+    struct mp__sel_record rec = read_record(p);
     struct mp_recovery_info *ri = &p->recovery;
-    int order[2], reason, rc = MP_ECORRUPT_META;
+    int order[2], chosen = -1, rc = MP_ECORRUPT_META;
 
     memset(ri, 0, sizeof(*ri));
     for (int c = 0; c < 2; c++) {
-        hok[c] = header_ok(p, c, file_bytes, &h[c]);
-        ri->copy_valid[c] = hok[c];
-        ri->copy_generation[c] = hok[c] ? h[c].generation : 0;
+        sc[c].cand = header_ok(p, c, file_bytes, &h[c]);
+        sc[c].one_flush = sc[c].cand && h[c].one_flush;
+        sc[c].gen = sc[c].cand ? h[c].generation : 0;
+        sc[c].crc = sc[c].cand ? h[c].crc : 0;
+        ri->copy_valid[c] = sc[c].cand;
+        ri->copy_generation[c] = sc[c].gen;
     }
-    if (rec.ok) {
-        /* The record must name this very copy, not just a valid one. */
-        bool match =
-            hok[rec.sel] &&
-            (MP_MUTANT(MP_MUT_TRUST_SELECTOR) ||
-             (h[rec.sel].generation == rec.gen && h[rec.sel].crc == rec.crc));
-        order[0] = rec.sel;
-        order[1] = 1 - rec.sel;
-        reason = match ? MP_RECOVERY_RECORD : MP_RECOVERY_BAD_SELECTED;
-        if (!match) {
-            hok[rec.sel] = false;
+    if (MP_MUTANT(MP_MUT_TRUST_SELECTOR) && sc[rec.sel].cand) {
+        rec.gen = sc[rec.sel].gen; /* any candidate the selector names */
+        rec.crc = sc[rec.sel].crc;
+    }
+    mp__sel_order(sc, &rec, order);
+    if (MP_MUTANT(MP_MUT_ONE_FLUSH_TRUST_NEWEST)) {
+        int n = mp__sel_newest(sc);
+        if (n >= 0 && sc[n].one_flush) {
+            /* The mutant: the newest one-flush copy, no fallback. */
+            order[0] = n;
+            sc[1 - n].cand = false;
         }
-    } else {
-        int newer = hok[1] && (!hok[0] || h[1].generation > h[0].generation);
-        order[0] = newer;
-        order[1] = 1 - newer;
-        reason = MP_RECOVERY_TORN_RECORD;
     }
     for (int k = 0; k < 2; k++) {
         int c = order[k];
-        if (!hok[c]) {
+        if (!sc[c].cand) {
             continue;
         }
-        rc = load_copy(p, c, &h[c]);
+        rc = try_copy(p, c, &h[c]);
         if (rc == MP_OK) {
-            if (k == 1 && reason == MP_RECOVERY_RECORD) {
-                reason = MP_RECOVERY_BAD_SELECTED;
-            }
+            chosen = c;
             break;
         }
         ri->copy_valid[c] = false;
@@ -279,9 +293,10 @@ int mp__recover(mp_pager *p, uint64_t file_bytes)
         reset_state(p);
         return MP_ECORRUPT_META;
     }
-    ri->chosen_copy = p->live_copy;
-    ri->reason = reason;
-    ri->fallback = reason != MP_RECOVERY_RECORD;
+    ri->chosen_copy = chosen;
+    ri->reason = mp__sel_reason(sc, &rec, chosen);
+    ri->fallback =
+        ri->reason != MP_RECOVERY_RECORD && ri->reason != MP_RECOVERY_ONE_FLUSH;
     ri->generation = p->generation;
     return MP_OK;
 }

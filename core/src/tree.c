@@ -17,6 +17,7 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "internal.h"
+#include "layout.h"
 #include "mutant.h"
 
 uint64_t mp__root_cap(size_t page_size, int kind)
@@ -27,7 +28,7 @@ uint64_t mp__root_cap(size_t page_size, int kind)
 
 uint64_t mp__dir_per_block(const mp_pager *p)
 {
-    return p->page_size / MP__REF_SIZE;
+    return mp__dir_entries(p->page_size);
 }
 
 void mp__ref_encode(unsigned char *b, const struct mp__ref *r)
@@ -311,7 +312,7 @@ int mp__tree_load(mp_pager *p, struct mp__tree *t, uint64_t leaves,
             } else if (l == 0) {
                 uint64_t e = mp__dir_per_block(p);
                 uint64_t n = p->slots - i * e < e ? p->slots - i * e : e;
-                len = (size_t)n * MP__REF_SIZE;
+                len = (size_t)n * MP__ENT_SIZE;
             } else {
                 uint64_t n =
                     counts[l - 1] - i * f < f ? counts[l - 1] - i * f : f;

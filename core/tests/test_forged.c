@@ -187,7 +187,7 @@ static void protected_bit_against_its_checksum_is_refused(void **state)
     flags = get(path, blk * ps + 20, 4);
     assert_int_equal(flags & 2, 2);
     put(path, blk * ps + 20, 4, flags ^ 1);
-    put(path, ref + 16, 4, crc_at(path, blk * ps, 2 * 24));
+    put(path, ref + 16, 4, crc_at(path, blk * ps, 2 * 32));
     reseal(path, ps, sel);
 
     assert_int_equal(open_it(path, ps, &p), MP_OK);

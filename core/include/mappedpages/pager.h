@@ -256,6 +256,13 @@ MP_API uint64_t mp_pager_free_count(const mp_pager *pager);
 MP_API bool mp_pager_is_readonly(const mp_pager *pager);
 
 /**
+ * True if the pager commits in one-flush mode: it was created or opened
+ * read-write with MP_OPEN_ONE_FLUSH (FORMAT.md 8.2). False for a read-only
+ * pager, which commits nothing. Never fails.
+ */
+MP_API bool mp_pager_one_flush(const mp_pager *pager);
+
+/**
  * Allocate one regular page: the lowest free page, growing the file when
  * none is free. One commit. The page's bytes are whatever the file held
  * (zeros for a page that growth added).

@@ -90,6 +90,9 @@ static bool header_check(const struct mph__ck_img *im, struct mph__ck_copy *c,
             mph__ck_fail(
                 c, "flags 0x%08" PRIx32 ", the superblock says 0x%08" PRIx32,
                 mp__le32(m + MP__MD_FLAGS), im->flags);
+        } else if (mp__le32(m + MP__MD_COMMIT) & ~MP__CF_KNOWN) {
+            mph__ck_fail(c, "commit flags 0x%08" PRIx32 " have unknown bits",
+                         mp__le32(m + MP__MD_COMMIT));
         } else {
             mph__ck_fail(c,
                          "reserved bytes %" PRIu32 "-%" PRIu32 " are not zero",
@@ -280,7 +283,8 @@ int mph__ck_copy_check(const struct mph__ck_img *im, int index,
                        struct mph__ck_copy *c)
 {
     const unsigned char *m = mph__ck_page(im, 1 + (uint64_t)index);
-    uint64_t total, leaves, per = im->ps / MPH_CK_REF, b = 8 * (uint64_t)im->ps;
+    uint64_t total, leaves, per = mp__dir_entries(im->ps),
+                            b = 8 * (uint64_t)im->ps;
     unsigned before;
     int rc;
 
@@ -288,6 +292,7 @@ int mph__ck_copy_check(const struct mph__ck_img *im, int index,
     c->index = index;
     c->valid = true;
     decode_meta(m, &c->h);
+    c->one_flush = mp__md_one_flush(m);
     mph__ck_dump(
         im,
         "%s (page %d): magic \"%.4s\" crc 0x%08" PRIx32 " used_len %" PRIu32

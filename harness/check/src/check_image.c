@@ -10,6 +10,7 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "layout.h"
+#include "rules.h"
 
 #define DUMP_LIMIT 32
 
@@ -211,6 +212,7 @@ static void copy_to_report(const struct mph__ck_copy *c,
 {
     o->header_ok = c->header_ok;
     o->valid = c->valid;
+    o->one_flush = c->header_ok && c->one_flush;
     o->generation = c->h.generation;
     o->total_pages = c->h.total;
     o->free_pages = c->h.free_pages;
@@ -225,15 +227,28 @@ static void copy_to_report(const struct mph__ck_copy *c,
     memcpy(o->why, c->why, sizeof(o->why));
 }
 
-/* FORMAT.md section 9 steps 3-6, as recover.c applies them. */
+/* FORMAT.md section 9 steps 3-6: the selection rule of rules.h, which
+ * recover.c applies too. */
 static void decide(const struct mph__ck_img *im, const struct mph__ck_copy c[2],
                    struct mph_check_report *r)
 {
-    bool usable[2] = { c[0].header_ok, c[1].header_ok };
-    int order[2], reason, chosen = -1, sel = r->selected_copy;
+    struct mp__sel_copy sc[2];
+    struct mp__sel_record rec;
+    int order[2], reason, chosen = -1, sel = r->selected_copy, named;
     char buf[MPH_CHECK_MSG_LEN];
     const char *mismatch = NULL;
 
+    for (int k = 0; k < 2; k++) {
+        sc[k].cand = c[k].header_ok;
+        sc[k].one_flush = c[k].header_ok && c[k].one_flush;
+        sc[k].gen = c[k].header_ok ? c[k].h.generation : 0;
+        sc[k].crc = c[k].header_ok ? c[k].h.crc : 0;
+    }
+    rec.ok = r->record_intact;
+    rec.sel = (int)(r->record_selector & 1);
+    rec.gen = r->record_generation;
+    rec.crc = r->record_crc;
+    named = mp__sel_named(sc, &rec);
     if (r->record_intact) {
         if (!c[sel].header_ok) {
             snprintf(buf, sizeof(buf), "is not a candidate (%.100s)",
@@ -250,28 +265,11 @@ static void decide(const struct mph__ck_img *im, const struct mph__ck_copy c[2],
                      c[sel].h.crc, r->record_crc);
             mismatch = buf;
         }
-        order[0] = sel;
-        order[1] = 1 - sel;
-        reason = mismatch ? MP_RECOVERY_BAD_SELECTED : MP_RECOVERY_RECORD;
-        if (mismatch) {
-            usable[sel] = false;
-        }
-    } else {
-        int newer = c[1].header_ok &&
-                    (!c[0].header_ok || c[1].h.generation > c[0].h.generation);
-        order[0] = newer;
-        order[1] = 1 - newer;
-        reason = MP_RECOVERY_TORN_RECORD;
     }
+    mp__sel_order(sc, &rec, order);
     for (int k = 0; k < 2 && chosen < 0; k++) {
-        if (usable[order[k]] && c[order[k]].valid) {
+        if (sc[order[k]].cand && c[order[k]].valid) {
             chosen = order[k];
-            if (k == 1 && reason == MP_RECOVERY_RECORD) {
-                reason = MP_RECOVERY_BAD_SELECTED;
-                snprintf(buf, sizeof(buf), "does not validate (%.100s)",
-                         c[sel].why);
-                mismatch = buf;
-            }
         }
     }
     if (chosen < 0) {
@@ -285,6 +283,11 @@ static void decide(const struct mph__ck_img *im, const struct mph__ck_copy c[2],
             c[0].why, c[1].why);
         return;
     }
+    reason = mp__sel_reason(sc, &rec, chosen);
+    if (!mismatch && named >= 0 && chosen != named) {
+        snprintf(buf, sizeof(buf), "does not validate (%.100s)", c[sel].why);
+        mismatch = buf;
+    }
     r->recovery_would_choose = chosen;
     r->recovery_reason = reason;
     if (reason == MP_RECOVERY_RECORD) {
@@ -292,6 +295,19 @@ static void decide(const struct mph__ck_img *im, const struct mph__ck_copy c[2],
                  "the commit record names %s (generation %" PRIu64
                  "), which validates",
                  mph__ck_copy_name(chosen), c[chosen].h.generation);
+    } else if (reason == MP_RECOVERY_ONE_FLUSH) {
+        /* Normal after one-flush commits: no message, no severity. */
+        snprintf(r->recovery_why, sizeof(r->recovery_why),
+                 "%s (generation %" PRIu64 ") was written by a one-flush "
+                 "commit and validates completely: recovery takes it",
+                 mph__ck_copy_name(chosen), c[chosen].h.generation);
+    } else if (reason == MP_RECOVERY_ONE_FLUSH_FALLBACK) {
+        snprintf(r->recovery_why, sizeof(r->recovery_why),
+                 "%s, written by a one-flush commit, does not validate "
+                 "(%.100s): recovery falls back to %s (generation %" PRIu64 ")",
+                 mph__ck_copy_name(1 - chosen), c[1 - chosen].why,
+                 mph__ck_copy_name(chosen), c[chosen].h.generation);
+        mph__ck_msg(r, MPH_CHECK_RECOVERABLE, "%s", r->recovery_why);
     } else if (reason == MP_RECOVERY_TORN_RECORD) {
         snprintf(r->recovery_why, sizeof(r->recovery_why),
                  "the commit record is torn (%s): recovery takes the newest "
@@ -303,8 +319,8 @@ static void decide(const struct mph__ck_img *im, const struct mph__ck_copy c[2],
         snprintf(r->recovery_why, sizeof(r->recovery_why),
                  "the commit record names %s, which %.120s: recovery falls "
                  "back to %s (generation %" PRIu64 ")",
-                 mph__ck_copy_name(sel), mismatch, mph__ck_copy_name(chosen),
-                 c[chosen].h.generation);
+                 mph__ck_copy_name(sel), mismatch ? mismatch : "?",
+                 mph__ck_copy_name(chosen), c[chosen].h.generation);
         mph__ck_msg(r, MPH_CHECK_RECOVERABLE, "%s", r->recovery_why);
     }
 }

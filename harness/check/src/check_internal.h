@@ -87,7 +87,8 @@ struct mph__ck_copy {
     int index; /* 0: page 1 (copy A), 1: page 2 (copy B) */
     struct mph__ck_meta h;
     bool header_ok;
-    bool valid; /* recovery's predicate; deep problems do not change it */
+    bool one_flush; /* commit flags bit 0: written by a one-flush commit */
+    bool valid;     /* recovery's predicate; deep problems do not change it */
     unsigned nfail;
     char why[MPH_CHECK_MSG_LEN];
     unsigned ndeep, nnote;

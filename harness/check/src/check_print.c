@@ -18,6 +18,10 @@ static const char *reason_name(int reason)
         return "bad_selected";
     case MP_RECOVERY_CREATED:
         return "created";
+    case MP_RECOVERY_ONE_FLUSH:
+        return "one_flush";
+    case MP_RECOVERY_ONE_FLUSH_FALLBACK:
+        return "one_flush_fallback";
     default:
         return NULL;
     }
@@ -78,7 +82,8 @@ int mph__ck_print_human(FILE *f, const struct mph_check_report *r)
             const struct mph_check_copy *k = &r->copy[c];
             fprintf(f, "copy %c (page %d): ", 'A' + c, c + 1);
             if (k->valid) {
-                fprintf(f, "valid, generation %" PRIu64 "\n", k->generation);
+                fprintf(f, "valid, generation %" PRIu64 "%s\n", k->generation,
+                        k->one_flush ? ", one-flush" : "");
             } else {
                 fprintf(f, "%s: %s\n",
                         k->header_ok ? "does not validate" : "not a candidate",
@@ -137,13 +142,15 @@ static void json_copy(FILE *f, int c, const struct mph_check_copy *k)
 {
     fprintf(f,
             "{\"copy\":\"%c\",\"page\":%d,\"header_ok\":%s,\"valid\":%s,"
+            "\"one_flush\":%s,"
             "\"generation\":%" PRIu64 ",\"total_pages\":%" PRIu64
             ",\"free_pages\":%" PRIu64 ",\"slots\":%" PRIu64
             ",\"protected_in_use\":%" PRIu64 ",\"crc\":\"0x%08" PRIx32
             "\",\"why\":",
             'A' + c, c + 1, k->header_ok ? "true" : "false",
-            k->valid ? "true" : "false", k->generation, k->total_pages,
-            k->free_pages, k->slots, k->protected_in_use, k->crc);
+            k->valid ? "true" : "false", k->one_flush ? "true" : "false",
+            k->generation, k->total_pages, k->free_pages, k->slots,
+            k->protected_in_use, k->crc);
     json_str(f, k->why);
     fputc('}', f);
 }

@@ -14,6 +14,7 @@
 #include "check_internal.h"
 #include "crc32c.h"
 #include "endian.h"
+#include "layout.h"
 #include "rules.h"
 
 uint64_t mph__ck_root_cap(size_t ps, int kind)
@@ -159,7 +160,7 @@ static size_t payload_len(const struct walk *w, unsigned l, uint64_t i)
         left = w->s->count[l - 1] - i * w->fanout;
         n = left < w->fanout ? left : w->fanout;
     }
-    return (size_t)n * MPH_CK_REF;
+    return (size_t)n * (l == 0 ? MP__ENT_SIZE : MPH_CK_REF);
 }
 
 static bool dump_node(struct walk *w, unsigned l)
@@ -206,11 +207,13 @@ static void dir_entries(struct walk *w, uint64_t block,
         end = c->h.slots;
     }
     for (uint64_t s = first; s < end; s++) {
+        const unsigned char *b = src + (s - first) * MP__ENT_SIZE;
         struct mph__ck_ref e;
+        uint64_t gen = mp__le64(b + MP__ENT_GEN);
         bool ok;
         int live;
 
-        mph__ck_ref_decode(src + (s - first) * MPH_CK_REF, &e);
+        mph__ck_ref_decode(b, &e);
         if (e.flags & ~(uint32_t)3) {
             mph__ck_fail(c,
                          "directory slot %" PRIu64 ": flags 0x%" PRIx32
@@ -219,7 +222,7 @@ static void dir_entries(struct walk *w, uint64_t block,
             continue;
         }
         if (!(e.flags & 2)) {
-            if (e.page[0] || e.page[1] || e.crc || e.flags) {
+            if (e.page[0] || e.page[1] || e.crc || e.flags || gen) {
                 mph__ck_fail(c,
                              "directory slot %" PRIu64
                              ": not in use but not all zeros",
@@ -239,12 +242,31 @@ static void dir_entries(struct walk *w, uint64_t block,
                          s, e.page[0], e.page[1], c->h.total);
             continue;
         }
+        if (!mp__entry_gen_ok(gen, c->h.generation)) {
+            mph__ck_fail(c,
+                         "directory slot %" PRIu64 ": generation %" PRIu64
+                         " outside [1, %" PRIu64 "] (rules.h R4)",
+                         s, gen, c->h.generation);
+            continue;
+        }
         mph__ck_claim(c, e.page[0], true, "protected slot", s, 0);
         mph__ck_claim(c, e.page[1], true, "protected slot", s, 1);
         c->in_use++;
         live = (int)(e.flags & 1);
         c->prot[s] = e.page[live];
         c->prot_crc[s] = e.crc;
+        /* rules.h R5, the generation check: part of recovery's predicate
+         * for a copy of a one-flush commit. */
+        if (c->one_flush && gen == c->h.generation &&
+            !mp__gen_check_ok(
+                true, c->h.generation, gen,
+                mp__protected_ok(mph__ck_page(w->im, c->prot[s]), ps, e.crc))) {
+            mph__ck_fail(c,
+                         "protected slot %" PRIu64 ": committed in this "
+                         "one-flush generation, but its committed copy (page "
+                         "%" PRIu64 ") fails its checksum (rules.h R5)",
+                         s, c->prot[s]);
+        }
         /* core/src/rules.h R3 is judged for the copy in use only
          * (mph__ck_copy_content): the other copy's may be stale by design,
          * a later write begun on the page reuses it. */
@@ -324,7 +346,7 @@ void mph__ck_tree_walk(const struct mph__ck_img *im, struct mph__ck_copy *c,
     w.s = s;
     w.kind = kind;
     w.fanout = im->ps / MPH_CK_REF;
-    w.entries = im->ps / MPH_CK_REF;
+    w.entries = mp__dir_entries(im->ps);
     mph__ck_dump(im,
                  "    %s tree: %" PRIu64 " %s, depth %u, %" PRIu64
                  " root references\n",

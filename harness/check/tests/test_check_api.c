@@ -127,7 +127,7 @@ static void messages_beyond_the_limit_are_counted(void **state)
         unsigned ref = 128 + 24 * (unsigned)cu_get(path, meta * 1024 + 64, 4);
         uint64_t blk = cu_ref_live(path, 1024, meta, ref);
         for (unsigned slot = 0; slot < 40; slot++) {
-            mpt_flip(path, cu_ref_live(path, 1024, blk, 24 * slot) * 1024 + 9);
+            mpt_flip(path, cu_ref_live(path, 1024, blk, 32 * slot) * 1024 + 9);
         }
     }
     cu_check(path, 0, &r);

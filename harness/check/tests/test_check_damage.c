@@ -384,7 +384,7 @@ static void two_owners_of_one_page_fail_the_copy(void **state)
             128 + 24 * cu_get(path, (uint64_t)(1 + sel) * PS + 64, 4);
         uint64_t blk = cu_ref_live(path, PS, 1 + (uint64_t)sel, (unsigned)ref);
         a = cu_get(path, blk * PS, 8);
-        cu_edit_dir0(path, PS, sel, 24, 8, a);
+        cu_edit_dir0(path, PS, sel, 32, 8, a); /* slot 1's page 0 */
     }
     /* Recovery refuses the copy (FORMAT.md section 7) and falls back to the
      * one before the protected pages. */
@@ -417,7 +417,7 @@ static void reserved_metadata_bytes_fail_the_copy(void **state)
     (void)state;
     /* Issue 12 item 7b: the copy in use fails, as it fails for open. */
     cu_set_meta(path, PS, 1, 100, 4, 0x12345678);
-    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "reserved bytes 88-127", &r);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "reserved bytes 92-127", &r);
     assert_int_equal(r.recovery_would_choose, 0);
     /* The same in the copy not in use is a note. */
     path = cu_two_commits("mresv2.mp", PS);

@@ -135,10 +135,10 @@ static void damage(const char *work, size_t ps, uint64_t *s, bool first,
     }
     case 8: { /* a directory entry field, checksums made right */
         uint64_t slots = cu_get(work, (1 + (uint64_t)c) * ps + 40, 8);
-        unsigned o = 24 * (unsigned)(next(s) % slots) +
-                     (unsigned[]){ 0, 8, 16, 20 }[next(s) % 4];
-        unsigned sz = o % 24 >= 16 ? 4 : 8;
-        uint64_t v = o % 24 == 20 ? next(s) % 4 : hostile(s, 0);
+        unsigned o = 32 * (unsigned)(next(s) % slots) +
+                     (unsigned[]){ 0, 8, 16, 20, 24 }[next(s) % 5];
+        unsigned sz = o % 32 == 16 || o % 32 == 20 ? 4 : 8;
+        uint64_t v = o % 32 == 20 ? next(s) % 4 : hostile(s, 0);
         cu_edit_dir0(work, ps, c, o, sz, v);
         snprintf(what, wlen, "copy %d directory @%u = %llu", c, o,
                  (unsigned long long)v);

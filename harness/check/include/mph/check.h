@@ -104,8 +104,12 @@ enum mph_cross {
 struct mph_check_copy {
     /** Passes the header checks of FORMAT.md section 9 step 2. */
     bool header_ok;
-    /** Validates fully, as recovery judges it (FORMAT.md section 7). */
+    /** Validates fully, as recovery judges it (FORMAT.md sections 7 and 9,
+     *  the generation check included for a one-flush copy). */
     bool valid;
+    /** Commit flags bit 0: written by a one-flush commit (FORMAT.md 8.2).
+     *  Meaningful where header_ok. */
+    bool one_flush;
     /** Fields as decoded (meaningful where header_ok, else best effort). */
     uint64_t generation;
     uint64_t total_pages;

@@ -234,11 +234,11 @@ void cu_edit_dir0(const char *path, size_t ps, int c, unsigned off,
 {
     uint64_t meta = (uint64_t)(1 + c);
     unsigned ref = 128 + 24 * (unsigned)cu_get(path, meta * ps + 64, 4);
-    uint64_t slots = cu_get(path, meta * ps + 40, 8), e = ps / 24;
+    uint64_t slots = cu_get(path, meta * ps + 40, 8), e = ps / 32;
     uint64_t live = cu_ref_live(path, ps, meta, ref);
     assert_int_equal(cu_get(path, meta * ps + 68, 4), 0); /* depth 0 */
     cu_put(path, live * ps + off, size, v);
-    fix_ref(path, ps, c, ref, (size_t)(slots < e ? slots : e) * 24);
+    fix_ref(path, ps, c, ref, (size_t)(slots < e ? slots : e) * 32);
 }
 
 void cu_copy(const char *from, const char *to)
