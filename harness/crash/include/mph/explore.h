@@ -21,8 +21,9 @@
  *
  * Beyond that (config): recovered states continued into a second crash
  * (crash2_*), clean images with one byte damaged (damage), and a device
- * matrix: mph_explorer_begin_cell() sets page size, sector, write-back unit
- * and garbage for the runs that follow and keeps counters per cell.
+ * matrix: mph_explorer_begin_cell() sets page size, sector, write-back unit,
+ * garbage and commit mode (two-barrier or one-flush) for the runs that
+ * follow and keeps counters per cell.
  *
  * Shards: sites are numbered across all workloads (and cells) of one
  * explorer in the order they are met; shard i of N takes the sites whose
@@ -131,7 +132,8 @@ struct mph_explore_config {
     unsigned damage;
 };
 
-/** Defaults: seed 1, 4096/512 no garbage, 1024-byte pages, 512 images,
+/** Defaults: seed 1, 4096/512 no garbage, 1024-byte pages, two-barrier
+ *  commits (one_flush false), 512 images,
  *  no limits, shard 0/1, checker every state, life once per outcome,
  *  gaps and faults on, no progress, no reproducers, 20 reports, second
  *  crashes after every fallback state and 1 in 64 others (8 sites, 2
