@@ -300,13 +300,15 @@ static void count(struct mph_explorer *x, const struct mph__expect *e,
     }
     if (v->match == MPH_MATCH_ABSENT) {
         x->st.absent++;
-    } else if (e->prev && v->match == MPH_MATCH_PREV) {
+    } else if ((e->prev && v->match == MPH_MATCH_PREV) ||
+               (e->failed && v->match == MPH_MATCH_CUR)) {
         x->st.rolled_back++;
     } else if (e->prev && v->match == MPH_MATCH_CUR) {
         x->st.held++;
     }
     if (e->flags & MPH_ORACLE_PROTECTED_COMMIT) {
-        if (v->match == MPH_MATCH_PREV) {
+        if (v->match == MPH_MATCH_PREV ||
+            (e->failed && v->match == MPH_MATCH_CUR)) {
             x->st.protected_old++;
         } else if (v->match == MPH_MATCH_CUR) {
             x->st.protected_new++;

@@ -90,6 +90,9 @@ struct mph__expect {
     long op; /* op in flight; -1 create; for a gap, the ops done - 1 */
     const struct mph_state *prev, *cur;
     unsigned flags; /* ALLOW_ABSENT, PROTECTED_COMMIT */
+    /* A fault site whose op failed: cur is S_{i-1}, the only state the
+     * disk may hold (prev NULL); counted as rolled back. */
+    bool failed;
     /* The mode of the session in flight (after the op in flight, so a
      * crash in a switch restarts in the new mode): the oracle's opens. */
     unsigned open_flags;

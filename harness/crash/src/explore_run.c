@@ -270,7 +270,14 @@ static void expect_at(const struct mph_workload *w, const struct mph__golden *g,
             e->cur = mph_model_state(g->m, 0);
             e->flags = MPH_ORACLE_ALLOW_ABSENT;
         } else if ((size_t)site->affected < g->nops) {
+            /* The op failed (rule "fault" checks that): pager.h promises
+             * the disk then holds the state before the call, whatever the
+             * failed sync wrote (the previous record put back, a one-flush
+             * copy invalidated), and the crash comes after that. */
             in_flight(w, g, (size_t)site->affected, e);
+            e->cur = e->prev;
+            e->prev = NULL;
+            e->failed = true;
         } else {
             e->op = (long)g->nops - 1;
             e->cur = mph_model_state(g->m, g->nops);

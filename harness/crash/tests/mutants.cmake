@@ -43,12 +43,14 @@ set(matrix --matrix "${CELLS}" --crash2-every ${CRASH2} --max-images 256)
 # at its first violation (every one so far dies within its first thousand
 # states, in its first workload), so only a survivor uses its 60 s; the
 # shares make every workload run in every cell however slow the build.
-# No injected I/O errors either: after a failed commit the pager rebuilds
-# memory from the live copy (pager.h, "memory tells the truth"), so a
-# mutant that writes the live copy in place shows first as a fault-rule
-# difference, which is no state-rule kill.
-set(opts ${matrix} --quiet --max-violations 1 --checker off --life off
-    --no-faults)
+# No injected I/O errors at first: after a failed commit the pager
+# rebuilds memory from the live copy (pager.h, "memory tells the truth"),
+# so a mutant that writes the live copy in place shows first as a
+# fault-rule difference, which is no state-rule kill. A mutant that
+# survives the crash points (a bug in what a failed sync leaves behind,
+# e.g. ONE_FLUSH_NO_INVALIDATE) runs again with them, and must then be
+# killed by a state rule (the disk after a failed op holds S_{i-1}).
+set(opts ${matrix} --quiet --max-violations 1 --checker off --life off)
 set(state_rules open atomicity protected)
 
 include("${CMAKE_CURRENT_LIST_DIR}/../../../cmake/mutant_list.cmake")
@@ -57,12 +59,16 @@ mp_mutant_list("${MUTANT_H}" MUT)
 # One run of mutant n in one commit mode's cells. Sets in the caller:
 # r_status (survived | killed | other-rule | failed), r_rule, r_what,
 # r_cell, r_wl, r_states, r_second, r_repro, r_err.
-function(run_mutant n mode seconds tag)
+function(run_mutant n mode seconds tag faults)
   set(dir "${BIN_DIR}/mutants/m${n}${tag}")
+  set(nf --no-faults)
+  if(faults)
+    set(nf)
+  endif()
   file(REMOVE_RECURSE "${dir}")
   file(MAKE_DIRECTORY "${dir}")
   execute_process(
-    COMMAND "${BIN_DIR}/mp-explore-mut${n}" ${opts} --time ${seconds}
+    COMMAND "${BIN_DIR}/mp-explore-mut${n}" ${opts} ${nf} --time ${seconds}
             --mode ${mode} --repro-dir "${dir}" --json "${dir}/report.json"
             ${workloads}
     RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -116,10 +122,18 @@ foreach(n name what IN ZIP_LISTS MUT_NUMS MUT_NAMES MUT_WHATS)
   endif()
   set(mname_one "one-flush")
   set(mname_two "two-barrier")
-  run_mutant(${n} ${mode} 60 "")
+  run_mutant(${n} ${mode} 60 "" OFF)
+  set(with "")
+  set(faults OFF)
+  if(r_status STREQUAL "survived")
+    set(faults ON)
+    run_mutant(${n} ${mode} 60 "-faults" ON)
+    set(with " with injected I/O errors")
+  endif()
   if(r_status STREQUAL "survived")
     message("mutant ${n} ${name} (${what}): SURVIVED: no state-rule "
-            "violation in the ${mname_${mode}} cells of ${CELLS}")
+            "violation in the ${mname_${mode}} cells of ${CELLS}, with or "
+            "without injected I/O errors")
     string(APPEND failures " ${n}")
     continue()
   elseif(r_status STREQUAL "failed")
@@ -128,7 +142,7 @@ foreach(n name what IN ZIP_LISTS MUT_NUMS MUT_NAMES MUT_WHATS)
     continue()
   elseif(r_status STREQUAL "other-rule")
     message("mutant ${n} ${name} (${what}): NOT KILLED BY A STATE RULE: "
-            "its first violation is rule ${r_rule} in cell ${r_cell} "
+            "its first violation${with} is rule ${r_rule} in cell ${r_cell} "
             "(${r_wl}): ${r_vwhat}")
     string(APPEND failures " ${n}")
     continue()
@@ -148,10 +162,11 @@ foreach(n name what IN ZIP_LISTS MUT_NUMS MUT_NAMES MUT_WHATS)
     set(how " after a second crash")
   endif()
   message("mutant ${n} ${name} (${what}): killed by rule ${r_rule} in cell "
-          "${r_cell}${how} after ${r_states} states, ${r_wl}: ${r_vwhat}")
+          "${r_cell}${how}${with} after ${r_states} states, ${r_wl}: "
+          "${r_vwhat}")
   message("    reproducer ${r_repro} replays")
   if(OTHER_TIME GREATER 0)
-    run_mutant(${n} ${other} ${OTHER_TIME} "-${other}")
+    run_mutant(${n} ${other} ${OTHER_TIME} "-${other}" ${faults})
     if(r_status STREQUAL "killed")
       message("    ${mname_${other}} cells too: rule ${r_rule} in cell "
               "${r_cell} after ${r_states} states, ${r_wl}")
