@@ -179,10 +179,12 @@ int mp__rollback(mp_pager *p, int rc)
  *
  * A one-flush commit's barrier (FORMAT.md 8.2) may have persisted its new
  * metadata copy, `fresh`, which recovery takes without any record: that
- * copy is made invalid first (magic and checksum zeroed in the mapping,
- * its page synced), same reasoning, same last resort. fresh < 0: none.
+ * copy is made invalid instead (magic and checksum zeroed in the mapping,
+ * its page synced), same reasoning, same last resort; page 0 is left as it
+ * is unless the barrier rewrote it (page0). fresh < 0: a two-barrier
+ * commit.
  */
-static int sync_failed(mp_pager *p, int rc, int fresh)
+static int sync_failed(mp_pager *p, int rc, int fresh, bool page0)
 {
     static const struct mp_io_range record = { MP__RECORD_OFF,
                                                MP__RECORD_SIZE };
@@ -197,7 +199,7 @@ static int sync_failed(mp_pager *p, int rc, int fresh)
         ignored = mp__io_sync(p, &r, 1);
         (void)ignored; /* the pager is failed already */
     }
-    if (p->generation > 0) {
+    if (page0 && p->generation > 0) {
         memcpy(was, p->base + MP__RECORD_OFF, sizeof(was));
         mp__encode_record(p->base, p->live_copy, p->generation, p->live_crc);
         if (memcmp(was, p->base + MP__RECORD_OFF, sizeof(was)) != 0) {
@@ -227,7 +229,7 @@ static int commit_one_flush(mp_pager *p, int target, uint64_t gen, uint32_t crc)
     }
     rc = mp__io_sync(p, p->ranges, p->nranges);
     if (rc != MP_OK) {
-        return sync_failed(p, rc, target);
+        return sync_failed(p, rc, target, page0);
     }
     p->nranges = 0;
     /* The record names the new copy only if page 0 was rewritten. */
@@ -264,7 +266,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
     if (p->repair && !p->one_flush && !MP_MUTANT(MP_MUT_NO_RECORD_REPAIR)) {
         rc = repair_page0(p);
         if (rc != MP_OK) {
-            return sync_failed(p, rc, -1);
+            return sync_failed(p, rc, -1, true);
         }
         p->repair = false;
         p->hdr_repair = false;
@@ -310,7 +312,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
     if (!MP_MUTANT(MP_MUT_SKIP_META_SYNC)) {
         rc = mp__io_sync(p, p->ranges, p->nranges);
         if (rc != MP_OK) {
-            return sync_failed(p, rc, -1);
+            return sync_failed(p, rc, -1, true);
         }
     }
     p->nranges = 0;
@@ -323,7 +325,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
     mp__encode_record(p->base, target, gen, crc);
     rc = mp__io_sync(p, &record, 1);
     if (rc != MP_OK) {
-        return sync_failed(p, rc, -1);
+        return sync_failed(p, rc, -1, true);
     }
     p->live_copy = target;
     p->generation = gen;

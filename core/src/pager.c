@@ -194,7 +194,15 @@ static int build_new(mp_pager *p)
     /* Copy B (page 2) stays zero; the first commit writes copy A. */
     p->live_copy = 1;
     p->generation = 0;
-    return mp__commit(p, -1);
+    /* Create is its own protocol (FORMAT.md 10) in either mode: copy A is
+     * a two-barrier copy that the record names. */
+    {
+        bool one_flush = p->one_flush;
+        p->one_flush = false;
+        rc = mp__commit(p, -1);
+        p->one_flush = one_flush;
+    }
+    return rc;
 }
 
 static bool exists(mp_pager *p, const char *path)

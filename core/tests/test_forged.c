@@ -203,6 +203,50 @@ static void protected_bit_against_its_checksum_is_refused(void **state)
     mp_pager_close(p);
 }
 
+/*
+ * rules.h R4: a directory entry in use carries the generation of its
+ * commit, at least 1 and at most the generation of the metadata copy that
+ * reaches it. An entry claiming a later generation, checksums all right,
+ * fails the copy: open falls back to the copy before (BAD_SELECTED), and
+ * generation 0 fails it as well. mp-check agrees
+ * (entry_generation_beyond_the_copy_fails_it in harness/check/tests).
+ */
+static void entry_generation_beyond_the_copy_is_refused(void **state)
+{
+    const size_t ps = 4096;
+    const char *path = mpt_path("entgen.mp");
+    mp_protected_id id;
+    struct mp_recovery_info ri;
+    mp_pager *p;
+    (void)state;
+    for (int bad = 0; bad < 3; bad++) {
+        uint64_t m, ref, blk, gen;
+        int sel;
+        remove(path);
+        p = mpt_create(path, ps);
+        assert_int_equal(mp_protected_alloc(p, &id), MP_OK);
+        mp_pager_close(p);
+
+        sel = selected(path);
+        m = (uint64_t)(1 + sel) * ps;
+        gen = get(path, m + 16, 8);
+        ref = m + 128 + 24 * get(path, m + 64, 4);
+        blk = get(path, ref + 8 * (get(path, ref + 20, 4) & 1), 8);
+        assert_int_equal(get(path, blk * ps + 24, 8), gen); /* this commit */
+        /* gen is allowed (the control); gen + 1 and 0 are not. */
+        put(path, blk * ps + 24, 8, bad == 0 ? gen : bad == 1 ? gen + 1 : 0);
+        put(path, ref + 16, 4, crc_at(path, blk * ps, 32));
+        reseal(path, ps, sel);
+
+        assert_int_equal(open_it(path, ps, &p), MP_OK);
+        mp_pager_recovery(p, &ri);
+        assert_int_equal(ri.reason,
+                         bad ? MP_RECOVERY_BAD_SELECTED : MP_RECOVERY_RECORD);
+        assert_int_equal(mp_protected_count(p), bad ? 0 : 1);
+        mp_pager_close(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +254,7 @@ int main(void)
         cmocka_unit_test(total_inside_the_leaf_copies_is_refused),
         cmocka_unit_test(free_count_below_the_structures_fails_the_header),
         cmocka_unit_test(protected_bit_against_its_checksum_is_refused),
+        cmocka_unit_test(entry_generation_beyond_the_copy_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

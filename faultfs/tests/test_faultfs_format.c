@@ -369,14 +369,14 @@ static void cell(size_t ps, uint32_t sector, struct cell_tally *t)
 
 /*
  * Sector sizes {512, 1024, 4096, P} x page sizes {1 KiB, 4 KiB, 64 KiB},
- * garbage on: a page at least the unit recovers before or after at every
- * crash point, page 0's record unit garbage included; a page below the
- * unit is refused at create with MP_EDEVICE and leaves no file.
+ * garbage on, in both commit modes (fft_open_flags: every create, op and
+ * reopen of the cell): a page at least the unit recovers before or after
+ * at every crash point, page 0's record unit garbage included; a page
+ * below the unit is refused at create with MP_EDEVICE and leaves no file.
  */
-static void device_matrix_recovers_before_or_after(void **state)
+static void device_matrix(void)
 {
     static const size_t pss[] = { 1024, 4096, 65536 };
-    (void)state;
     for (size_t a = 0; a < sizeof(pss) / sizeof(pss[0]); a++) {
         const uint32_t sectors[] = { 512, 1024, 4096, (uint32_t)pss[a] };
         for (size_t b = 0; b < 4; b++) {
@@ -399,16 +399,32 @@ static void device_matrix_recovers_before_or_after(void **state)
                 continue;
             }
             cell(pss[a], sectors[b], &t);
-            printf("P %zu sector %u: %llu images (before %llu, after %llu, "
+            printf("%sP %zu sector %u: %llu images (before %llu, after %llu, "
                    "page 0 garbage %llu)\n",
-                   pss[a], sectors[b], (unsigned long long)t.images,
-                   (unsigned long long)t.before, (unsigned long long)t.after,
+                   fft_open_flags ? "one-flush " : "", pss[a], sectors[b],
+                   (unsigned long long)t.images, (unsigned long long)t.before,
+                   (unsigned long long)t.after,
                    (unsigned long long)t.page0_garbage);
             assert_true(t.before > 0);
             assert_true(t.after > 0);
             assert_true(t.page0_garbage > 0);
         }
     }
+}
+
+static void device_matrix_recovers_before_or_after(void **state)
+{
+    (void)state;
+    fft_open_flags = 0;
+    device_matrix();
+}
+
+static void device_matrix_one_flush_recovers_before_or_after(void **state)
+{
+    (void)state;
+    fft_open_flags = MP_OPEN_ONE_FLUSH;
+    device_matrix();
+    fft_open_flags = 0;
 }
 
 /* The device each backend states, and the caller's override. */
@@ -521,6 +537,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(torn_record_then_barrier_crash_is_old_or_new),
         cmocka_unit_test(device_matrix_recovers_before_or_after),
+        cmocka_unit_test(device_matrix_one_flush_recovers_before_or_after),
         cmocka_unit_test(device_is_reported_and_can_be_stated),
         cmocka_unit_test(version_1_backend_gets_the_format_1_device),
     };

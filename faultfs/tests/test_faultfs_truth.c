@@ -303,11 +303,16 @@ static void truth_loop(const char *name, op_fn op, void (*prep)(mp_pager *))
     assert_true(failures > 0);
 }
 
-#define TRUTH_TEST(fn, op, prep) \
- static void fn(void **s)        \
- {                               \
-  (void)s;                       \
-  truth_loop(#fn, op, prep);     \
+/* Both commit modes (FORMAT.md 8.1 and 8.2). */
+#define TRUTH_TEST(fn, op, prep)            \
+ static void fn(void **s)                   \
+ {                                          \
+  (void)s;                                  \
+  fft_open_flags = 0;                       \
+  truth_loop(#fn, op, prep);                \
+  fft_open_flags = MP_OPEN_ONE_FLUSH;       \
+  truth_loop(#fn " (one-flush)", op, prep); \
+  fft_open_flags = 0;                       \
  }
 TRUTH_TEST(alloc_failure_tells_the_truth, op_alloc, NULL)
 TRUTH_TEST(free_failure_tells_the_truth, op_free, NULL)

@@ -21,9 +21,12 @@ faultfs *fft_new(uint64_t seed, uint32_t sector, int garbage)
     return fs;
 }
 
+unsigned fft_open_flags;
+
 void fft_options(faultfs *fs, struct mp_options *opt)
 {
     mp_options_init(opt);
+    opt->flags = fft_open_flags;
     opt->vfs = faultfs_vfs(fs);
     opt->reserve_bytes = (uint64_t)16 << 20;
 }

@@ -13,8 +13,13 @@
  * pages); aborts on failure. */
 faultfs *fft_new(uint64_t seed, uint32_t sector, int garbage);
 
-/* Pager options over fs with a small reservation (valgrind-friendly). */
+/* Pager options over fs with a small reservation (valgrind-friendly) and
+ * fft_open_flags as the flags. */
 void fft_options(faultfs *fs, struct mp_options *opt);
+
+/* Flags fft_options() sets (0 unless a test runs a loop in another mode,
+ * e.g. MP_OPEN_ONE_FLUSH). */
+extern unsigned fft_open_flags;
 
 /* Create `name` through the vfs directly (name made durable with
  * sync_dir, grown to size bytes, not file-synced, mapped) and return the

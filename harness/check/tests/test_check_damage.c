@@ -517,6 +517,72 @@ static void protected_bit_against_its_checksum_is_corrupt(void **state)
     assert_int_equal(r.cross_check, MPH_CROSS_AGREES);
 }
 
+/* rules.h R4: an entry generation beyond its copy's (or 0) fails the
+ * copy, for the checker as for open (the cross-check agrees). */
+static void entry_generation_beyond_the_copy_fails_it(void **state)
+{
+    struct mph_check_report r;
+    (void)state;
+    for (int bad = 1; bad < 3; bad++) {
+        const char *path = cu_mixed(bad == 1 ? "entgen1.mp" : "entgen2.mp", PS);
+        int sel = cu_selected(path);
+        uint64_t gen = cu_get(path, (uint64_t)(1 + sel) * PS + 16, 8);
+        cu_edit_dir0(path, PS, sel, 24, 8, bad == 1 ? gen + 1 : 0);
+        expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "rules.h R4", &r);
+        assert_int_equal(r.recovery_reason, MP_RECOVERY_BAD_SELECTED);
+        assert_int_equal(r.recovery_would_choose, 1 - sel);
+        assert_int_equal(r.cross_check, MPH_CROSS_AGREES);
+    }
+}
+
+/*
+ * One-flush copies (FORMAT.md 8.2, 9): a clean one-flush file is taken by
+ * the newest copy (reason one_flush, verdict clean, the copy reported as
+ * one-flush). The committed page of a protected write of the newest
+ * generation damaged: that copy fails the generation check (rules.h R5)
+ * and the checker predicts the fallback open makes.
+ */
+static void one_flush_generation_check_is_predicted(void **state)
+{
+    struct mph_check_report r;
+    struct mp_options opt;
+    const char *path = mpt_path("ofgen.mp");
+    mp_protected_id id;
+    mp_pager *p = NULL;
+    uint64_t meta, ref, blk, flags, page;
+    void *w;
+    int newest;
+    (void)state;
+    remove(path);
+    mpt_options(&opt);
+    opt.flags |= MP_OPEN_ONE_FLUSH;
+    assert_int_equal(mp_pager_create(path, PS, &opt, &p), MP_OK);
+    assert_int_equal(mp_protected_alloc(p, &id), MP_OK);
+    assert_int_equal(mp_protected_begin(p, id, &w), MP_OK);
+    memset(w, 0x5A, PS);
+    assert_int_equal(mp_protected_commit(p, id), MP_OK);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+
+    expect(path, PS, MPH_CHECK_CLEAN, MP_OK, NULL, &r);
+    assert_int_equal(r.recovery_reason, MP_RECOVERY_ONE_FLUSH);
+    newest = r.recovery_would_choose;
+    assert_true(r.copy[newest].one_flush);
+    assert_int_equal(r.copy[newest].generation, 3);
+
+    meta = 1 + (uint64_t)newest;
+    ref = 128 + 24 * cu_get(path, meta * PS + 64, 4);
+    blk = cu_ref_live(path, PS, meta, (unsigned)ref);
+    flags = cu_get(path, blk * PS + 20, 4);
+    assert_int_equal(cu_get(path, blk * PS + 24, 8), 3);
+    page = cu_get(path, blk * PS + 8 * (flags & 1), 8);
+    mpt_flip(path, page * PS + 9);
+    expect(path, PS, MPH_CHECK_RECOVERABLE, MP_OK, "rules.h R5", &r);
+    assert_int_equal(r.recovery_reason, MP_RECOVERY_ONE_FLUSH_FALLBACK);
+    assert_int_equal(r.recovery_would_choose, 1 - newest);
+    assert_false(r.copy[newest].valid);
+    assert_int_equal(r.cross_check, MPH_CROSS_AGREES);
+}
+
 /* Issue 12 item 6: a newer format minor is a note; read-only opens take
  * the file, read-write opens refuse it with MP_EVERSION, and the report
  * predicts both (open_error, open_error_rw). */
@@ -555,6 +621,8 @@ int main(void)
         cmocka_unit_test(total_inside_the_leaf_copies_fails_the_copy),
         cmocka_unit_test(free_count_below_the_structures_fails_the_header),
         cmocka_unit_test(protected_bit_against_its_checksum_is_corrupt),
+        cmocka_unit_test(entry_generation_beyond_the_copy_fails_it),
+        cmocka_unit_test(one_flush_generation_check_is_predicted),
         cmocka_unit_test(newer_minor_opens_read_only_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
