@@ -634,6 +634,53 @@ static void a_mode_switch_is_explored_in_both_directions(void **state)
     mph_workload_free(w);
 }
 
+/*
+ * Regression (briefs/to-core.md item 2): a record torn by a crash, the
+ * file recovered and written in one-flush mode (the restart switched
+ * modes), closed cleanly: the reopen must not report a fallback. Found by
+ * a second crash that restarted in the other mode; the replay runs rule 6
+ * (whose reopen after a clean close must not use the fallback copy).
+ */
+static void a_torn_record_then_one_flush_commits_reopen_cleanly(void **state)
+{
+    static const char *const repro = "#! page_size 1024\n"
+                                     "#! repro.seed 1\n"
+                                     "#! repro.fs_page 4096\n"
+                                     "#! repro.sector 512\n"
+                                     "#! repro.garbage 1\n"
+                                     "#! repro.mode two\n"
+                                     "#! repro.site point 4\n"
+                                     "#! repro.pattern \n"
+                                     "#! repro.first point 82\n"
+                                     "#! repro.first_pattern f0.p0=t-g------\n"
+                                     "alloc\n"
+                                     "alloc\n"
+                                     "write $1 0x11\n"
+                                     "sync\n"
+                                     "free $2\n"
+                                     "palloc\n"
+                                     "pwrite $3 0xa5\n"
+                                     "reopen\n"
+                                     "pwrite $3 0x5a\n"
+                                     "free $1\n"
+                                     "crash\n"
+                                     "switch\n";
+    struct mph_workload *w;
+    struct mph_verdict v;
+    char err[256];
+    (void)state;
+    assert_int_equal(
+        mph_workload_parse(repro, strlen(repro), "r", &w, err, sizeof(err)),
+        MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_OK);
+    if (v.diff.rule != MPH_RULE_NONE) {
+        print_error("%s\n", v.diff.what);
+    }
+    assert_int_equal(v.diff.rule, MPH_RULE_NONE);
+    assert_true(v.life_ran);
+    mph_workload_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -654,6 +701,7 @@ int main(void)
         cmocka_unit_test(a_one_flush_cell_commits_with_one_barrier),
         cmocka_unit_test(a_one_flush_reproducer_replays_in_one_flush_mode),
         cmocka_unit_test(a_mode_switch_is_explored_in_both_directions),
+        cmocka_unit_test(a_torn_record_then_one_flush_commits_reopen_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
