@@ -108,17 +108,17 @@ void mph_explorer_summary(const struct mph_explorer *x, FILE *f)
             continue;
         }
         fprintf(f,
-                "  mode %-11s %zu cells, states %" PRIu64 " (%" PRIu64
+                "  mode %-11s %zu cell%s, states %" PRIu64 " (%" PRIu64
                 " after a second crash, %" PRIu64
                 " damaged), violations %" PRIu64 ", fallback %" PRIu64
                 " (%" PRIu64 " torn record, %" PRIu64 " bad selected, %" PRIu64
                 " one-flush fallback), one-flush "
                 "%" PRIu64 ", protected old/new %" PRIu64 "/%" PRIu64
                 ", %.1f s = %.0f states/s%s\n",
-                mode_name(one != 0), nc, m.states, m.states2, m.damaged,
-                m.violations, m.fallback, m.fallback_torn, m.fallback_bad,
-                m.fallback_one_flush, m.one_flush, m.protected_old,
-                m.protected_new, m.seconds, rate(&m),
+                mode_name(one != 0), nc, nc == 1 ? "" : "s", m.states,
+                m.states2, m.damaged, m.violations, m.fallback, m.fallback_torn,
+                m.fallback_bad, m.fallback_one_flush, m.one_flush,
+                m.protected_old, m.protected_new, m.seconds, rate(&m),
                 one && m.states && !m.fallback_one_flush
                     ? "  WARNING: one-flush fallback never exercised"
                     : "");
