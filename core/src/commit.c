@@ -1,7 +1,10 @@
 /*
- * commit.c - the commit protocol (FORMAT.md section 8).
+ * commit.c - the commit protocols (FORMAT.md section 8): two-barrier (8.1,
+ * the default) and one-flush (8.2, MP_OPEN_ONE_FLUSH).
  *
- * Invariants kept here:
+ * Invariants kept here (two-barrier; the one-flush mode keeps I2, I3, I5
+ * and I6 with "the live copy" for "the copy the record names", and O2/O4
+ * below instead of I1/I4):
  *  I1. The commit record always names a metadata copy that is durable and
  *      validates.
  *  I2. No byte reachable from the live metadata copy is written before the
@@ -24,9 +27,20 @@
  *      kept intact in the mapping (mp__rollback), so the pager reports
  *      exactly what a reopen would show.
  *
- * A commit is two sync barriers whatever its size: barrier 1 makes every
- * node, the new metadata copy and any protected data page durable; barrier
- * 2 makes the record that points at them durable.
+ *  O2. (one-flush) Every page a commit writes is checked by recovery
+ *      before its copy is taken: nodes by their references' CRCs, the data
+ *      pages of protected pages by their entries' CRCs and generation (the
+ *      generation check, rules.h R5). So no record is needed, and a copy
+ *      torn anywhere falls back to the other.
+ *  O4. (one-flush) After a failed barrier the new copy is made invalid and
+ *      synced before memory rolls back (I6): recovery takes a valid
+ *      one-flush copy without any record, so leaving it would let a reopen
+ *      show the state memory rolled back from.
+ *
+ * A two-barrier commit is two sync barriers whatever its size: barrier 1
+ * makes every node, the new metadata copy and any protected data page
+ * durable; barrier 2 makes the record that points at them durable. A
+ * one-flush commit is the first barrier alone.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,7 @@
 /*
  * recover.c - choosing the live metadata copy at open (FORMAT.md section 9).
+ * The rule (which copy, for which reason) is rules.h's, shared with the
+ * checker; this file validates the copies it names, in its order.
  *
  * Every number read from the file is validated before it is used: a
  * hostile file gets an error code, never an access outside the mapping.

@@ -23,11 +23,13 @@
  * further mutating call with MP_EUNAVAILABLE until it is closed and the
  * file reopened, while reads keep working; a protected write staged before
  * stays staged (mp_protected_abort drops it). A commit whose sync failed
- * also puts the previous commit record back and syncs it, so the disk holds
- * the state before the call whatever the failed sync wrote; if that sync
- * fails as well, opens in a running system still see the state before the
- * call (the restored record is in the page cache), but a crash before it
- * reaches the disk may recover the state after the call. Any other failure -
+ * also puts the previous commit record back and syncs it (two-barrier
+ * mode) or makes its new metadata copy invalid and syncs that page
+ * (one-flush mode, MP_OPEN_ONE_FLUSH), so the disk holds the state before
+ * the call whatever the failed sync wrote; if that sync fails as well,
+ * opens in a running system still see the state before the call (the
+ * restored bytes are in the page cache), but a crash before they reach
+ * the disk may recover the state after the call. Any other failure -
  * bad input, MP_ENOMEM from the memory hooks at any point of the call, a
  * growth refused (MP_ELIMIT) or failed in the backend's grow or extend_map
  * (MP_ENOSPC, MP_EIO, MP_ENOMEM) - leaves the pager usable and exactly as
@@ -92,9 +94,18 @@ enum mp_open_flags {
     MP_OPEN_NOLOCK = 1 << 1,
     /**
      * One-flush commits (FORMAT.md 8.2): every commit of this pager is one
-     * sync barrier instead of two. Chosen per create or open; a file may be
-     * written in either mode at different times, and open recovers either.
-     * Ignored by a read-only open.
+     * sync barrier instead of two (mp_pager_stats: one sync call per commit,
+     * plus the file sync of a growth), and does not write the commit record
+     * (page 0) unless the static header was damaged at open. Recovery then
+     * takes the newest metadata copy that validates completely, protected
+     * pages committed in its generation included (FORMAT.md 9), and falls
+     * back to the older copy when a crash interrupted the barrier
+     * (MP_RECOVERY_ONE_FLUSH_FALLBACK). The default (flag clear) is the
+     * original two-barrier protocol (FORMAT.md 8.1). Chosen per create or
+     * open: create itself is the same in both modes (FORMAT.md 10); a file
+     * may be written in either mode at different times, and every open
+     * recovers either (FORMAT.md 8.3). Ignored by a read-only open
+     * (mp_pager_one_flush() is then false).
      */
     MP_OPEN_ONE_FLUSH = 1 << 2,
 };
@@ -374,7 +385,10 @@ MP_API MP_NODISCARD int mp_pager_sync_pages(mp_pager *pager, mp_pgno first,
 
 /** Why recovery took the copy it took. */
 enum mp_recovery_reason {
-    /** The commit record was intact and its copy validated. */
+    /**
+     * The commit record was intact and its copy validated (and no
+     * one-flush copy one generation newer exists).
+     */
     MP_RECOVERY_RECORD = 0,
     /** The commit record was torn; the newest valid copy was taken. */
     MP_RECOVERY_TORN_RECORD = 1,
@@ -402,7 +416,11 @@ enum mp_recovery_reason {
 struct mp_recovery_info {
     /** The metadata copy in use: 0 (page 1) or 1 (page 2). */
     int chosen_copy;
-    /** True if recovery did not simply follow an intact commit record. */
+    /**
+     * True if recovery fell back: the reason is not MP_RECOVERY_RECORD,
+     * MP_RECOVERY_CREATED or MP_RECOVERY_ONE_FLUSH (which are how the
+     * state of the last commit is normally found).
+     */
     bool fallback;
     /** enum mp_recovery_reason. */
     int reason;

@@ -91,10 +91,10 @@ MP_API MP_NODISCARD int mp_protected_begin(mp_pager *pager, mp_protected_id id,
 /**
  * Commit the staged write: one commit that makes the staging copy the live
  * one (two sync barriers: the data with the metadata, then the commit
- * record). On success the page is no longer staged; on any error the write
- * stays staged and mp_protected_get() still returns the old content: after
- * MP_ENOMEM the commit can be made again, after a failed sync only
- * mp_protected_abort() is left.
+ * record; one barrier for all of it with MP_OPEN_ONE_FLUSH). On success the
+ * page is no longer staged; on any error the write stays staged and
+ * mp_protected_get() still returns the old content: after MP_ENOMEM the commit
+ * can be made again, after a failed sync only mp_protected_abort() is left.
  * @return MP_OK; MP_ENOTSTAGED (no write begun); MP_EWRONGKIND;
  *         MP_EOUTOFBOUNDS; MP_EDOUBLEFREE; MP_EREADONLY; MP_EUNAVAILABLE;
  *         MP_EITERATING; MP_EIO (pager now unavailable).
