@@ -230,7 +230,8 @@ static int sync_failed(mp_pager *p, int rc, int fresh, bool page0)
  * data page). One barrier makes it all durable; recovery takes the newest
  * copy that validates completely, so no record is needed. Only when page
  * 0's header is damaged does page 0 ride along: header and a record naming
- * the new copy (a record naming a copy torn by a crash is harmless, 9.3b).
+ * the new copy (a record naming a copy torn by a crash is harmless: FORMAT.md
+ * 9 step 5 takes the other).
  */
 static int commit_one_flush(mp_pager *p, int target, uint64_t gen, uint32_t crc)
 {

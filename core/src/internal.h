@@ -284,8 +284,9 @@ void mp__encode_header(unsigned char *page0, unsigned log2);
 int mp__recover(mp_pager *p, uint64_t file_bytes);
 /*
  * Rebuild the in-memory state from the live metadata copy in the mapping
- * (the durable state), keeping staged writes of slots still in use. Needs
- * no memory: every array already holds at least that state.
+ * (the durable state), keeping staged writes and damage found at open
+ * (rules.h R3) of slots still in use. Needs no memory: every array already
+ * holds at least that state.
  * @return MP_OK; MP_ECORRUPT_META (the mapping no longer holds the copy).
  */
 int mp__reload(mp_pager *p);

@@ -49,7 +49,9 @@ int mp__dir_decode_block(mp_pager *p, uint64_t block, const unsigned char *in)
     for (uint64_t s = first; s < end; s++) {
         const unsigned char *b = in + (s - first) * MP__ENT_SIZE;
         struct mp__dirent *d = &p->dir[s];
-        uint32_t staged = d->flags & MP__ENT_STAGED; /* see mp__reload */
+        /* In memory only, kept through a rollback (mp__reload): a staged
+         * write, and damage found at open (a reopen finds it again). */
+        uint32_t staged = d->flags & (MP__ENT_STAGED | MP__ENT_DAMAGED);
         int rc;
         d->page[0] = mp__le64(b + MP__ENT_PAGE0);
         d->page[1] = mp__le64(b + MP__ENT_PAGE1);
@@ -289,7 +291,7 @@ int mp_protected_free_bulk(mp_pager *p, const mp_protected_id *ids,
         d->page[0] = d->page[1] = 0;
         d->crc = 0;
         d->gen = 0;
-        d->flags &= MP__ENT_STAGED;
+        d->flags &= MP__ENT_STAGED | MP__ENT_DAMAGED;
         p->free_pages += 2;
         p->prot_in_use--;
         if (s < p->slot_hint) {

@@ -280,6 +280,11 @@ int mp__recover(mp_pager *p, uint64_t file_bytes)
         if (!sc[c].cand) {
             continue;
         }
+        /* The in-memory entry flags that a rollback keeps (staged, damaged)
+         * must not pass from one copy tried to the next. */
+        if (p->dir) {
+            memset(p->dir, 0, (size_t)p->dir_cap * sizeof(*p->dir));
+        }
         rc = try_copy(p, c, &h[c]);
         if (rc == MP_OK) {
             chosen = c;

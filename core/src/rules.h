@@ -147,7 +147,8 @@ static inline int mp__sel_named(const struct mp__sel_copy c[2],
     return r->sel;
 }
 
-/* True if copy y is the one-flush successor of the named copy x (9.3a). */
+/* True if copy y is the one-flush successor of the named copy x (FORMAT.md 9
+ * step 4). */
 static inline bool mp__sel_successor(const struct mp__sel_copy c[2], int x)
 {
     int y = 1 - x;

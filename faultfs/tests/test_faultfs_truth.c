@@ -328,6 +328,52 @@ TRUTH_TEST(protected_free_bulk_failure_tells_the_truth, op_protected_free_bulk,
 TRUTH_TEST(protected_commit_failure_tells_the_truth, op_protected_commit, stage)
 TRUTH_TEST(subpage_parent_failure_tells_the_truth, op_subpage_parent, NULL)
 
+/*
+ * A protected page found damaged at open (rules.h R3) stays refused after
+ * a failed call rolled memory back, as a reopen refuses it: for a failed
+ * alloc (growth refused, the pager stays usable) and a failed free of that
+ * very page (its sync fails). Found while adding the generation check: the
+ * rollback decoded the entries afresh and forgot the damage.
+ */
+static void damaged_page_stays_refused_after_a_rollback(void **s)
+{
+    (void)s;
+    for (int k = 0; k < 2; k++) {
+        faultfs *fs = fft_new(21, 512, 0);
+        struct faultfs_fault f = { k ? FAULTFS_CALL_SYNC : FAULTFS_CALL_GROW, 1,
+                                   0, FAULTFS_PERSIST_NONE, false };
+        mp_protected_id id = MP_ID_KIND_PROTECT | 0;
+        const unsigned char *r, *base;
+        unsigned char b;
+        mp_pager *p;
+        mp_pgno pg;
+
+        setup(fs);
+        open_on(fs, &p);
+        assert_int_equal(mp_protected_get(p, id, (const void **)&r), MP_OK);
+        assert_int_equal(mp_pager_get(p, 5, (const void **)&base), MP_OK);
+        b = (unsigned char)(r[7] ^ 0x10);
+        assert_int_equal(
+            faultfs_file_write(fs, NAME,
+                               (5 + (uint64_t)(r - base) / PS) * PS + 7, &b, 1),
+            MP_OK);
+        assert_int_equal(mp_pager_close(p), MP_OK);
+        open_on(fs, &p);
+        assert_int_equal(mp_protected_get(p, id, (const void **)&r),
+                         MP_ECORRUPT);
+        assert_int_equal(faultfs_inject(fs, &f), MP_OK);
+        if (k == 0) {
+            assert_int_not_equal(mp_pager_alloc(p, &pg), MP_OK);
+        } else {
+            assert_int_equal(mp_protected_free(p, id), MP_EIO);
+        }
+        assert_int_equal(mp_protected_get(p, id, (const void **)&r),
+                         MP_ECORRUPT);
+        assert_int_equal(mp_pager_close(p), MP_OK);
+        faultfs_free(fs);
+    }
+}
+
 /* The case, step by step: a bulk free whose first sync fails. */
 static void failed_bulk_free_still_reports_both_pages(void **s)
 {
@@ -409,6 +455,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(failed_bulk_free_still_reports_both_pages),
+        cmocka_unit_test(damaged_page_stays_refused_after_a_rollback),
         cmocka_unit_test(record_restore_failure_keeps_memory_and_reopen_true),
         cmocka_unit_test(alloc_failure_tells_the_truth),
         cmocka_unit_test(free_failure_tells_the_truth),

@@ -86,12 +86,17 @@ int mph__ck_print_human(FILE *f, const struct mph_check_report *r)
                         k->one_flush ? ", one-flush" : "");
             } else {
                 fprintf(f, "%s: %s\n",
-                        k->header_ok ? "does not validate" : "not a candidate",
+                        !k->header_ok  ? "not a candidate"
+                        : k->one_flush ? "does not validate (one-flush)"
+                                       : "does not validate",
                         k->why);
             }
         }
     }
     fprintf(f, "recovery: %s\n", r->recovery_why);
+    if (reason_name(r->recovery_reason)) {
+        fprintf(f, "recovery reason: %s\n", reason_name(r->recovery_reason));
+    }
     if (r->device_sector) {
         fprintf(f,
                 "device: power-fail unit %" PRIu32
