@@ -6,4 +6,6 @@
 # constant's meaning changed. Appending a function or an error code, or
 # growing a versioned struct (MP_OPTIONS_VERSION, MP_IO_VERSION) the way
 # its header allows, does not. ci/check-install.sh reads the SONAME back.
-set(MP_ABI_VERSION 0)
+# History: 1, mp_iter's layout (a public id buffer for the inline fast
+# path of iter.h).
+set(MP_ABI_VERSION 1)

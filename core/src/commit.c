@@ -229,27 +229,29 @@ static int sync_failed(mp_pager *p, int rc, int fresh, bool page0)
  * written and in p->ranges (nodes, the new metadata copy `target`, the
  * data page). One barrier makes it all durable; recovery takes the newest
  * copy that validates completely, so no record is needed. Only when page
- * 0's header is damaged does page 0 ride along: header and a record naming
- * the new copy (a record naming a copy torn by a crash is harmless: FORMAT.md
- * 9 step 5 takes the other).
+ * 0 is damaged (header taken from a copy, or record torn) does it ride
+ * along, repaired: the header and a record naming the live copy, the one
+ * before this commit. Whatever of it a crash keeps, recovery finds this
+ * commit complete or the live copy (FORMAT.md 9 steps 4 and 5); a record
+ * naming the new copy could name a torn copy.
  */
 static int commit_one_flush(mp_pager *p, int target, uint64_t gen, uint32_t crc)
 {
-    bool page0 = p->hdr_repair; /* its range is in p->ranges already */
+    bool page0 = p->page0_repair; /* its range is in p->ranges already */
     int rc;
 
     if (page0) {
         mp__encode_header(p->base, p->log2);
-        mp__encode_record(p->base, target, gen, crc);
+        mp__encode_record(p->base, p->live_copy, p->generation, p->live_crc);
     }
     rc = mp__io_sync(p, p->ranges, p->nranges);
     if (rc != MP_OK) {
         return sync_failed(p, rc, target, page0);
     }
     p->nranges = 0;
-    /* The record names the new copy only if page 0 was rewritten. */
-    p->repair = !page0;
-    p->hdr_repair = false;
+    /* Page 0 is intact, but its record names the copy before (I4 owed). */
+    p->repair = true;
+    p->page0_repair = false;
     p->live_copy = target;
     p->generation = gen;
     p->live_crc = crc;
@@ -284,7 +286,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
             return sync_failed(p, rc, -1, true);
         }
         p->repair = false;
-        p->hdr_repair = false;
+        p->page0_repair = false;
     }
 
     /* Steps 3 and 4: nodes, then metadata, all into non-live copies (I2). */
@@ -302,7 +304,7 @@ int mp__commit(mp_pager *p, int64_t data_page)
         !MP_MUTANT(MP_MUT_PROTECTED_NO_DATA_SYNC)) {
         rc = mp__add_range(p, (uint64_t)data_page);
     }
-    if (rc == MP_OK && p->one_flush && p->hdr_repair) {
+    if (rc == MP_OK && p->one_flush && p->page0_repair) {
         rc = mp__add_range(p, 0); /* commit_one_flush() rewrites page 0 */
     }
     if (rc != MP_OK) {

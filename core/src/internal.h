@@ -21,9 +21,10 @@
  *      from a copy, or one-flush commits left the record behind): the
  *      next two-barrier commit rewrites and syncs page 0 first (FORMAT.md
  *      8.1, I4).
- *  (7) hdr_repair means page 0's static header on disk is damaged (it was
- *      taken from a copy at open): the next commit rewrites it, a
- *      two-barrier one in step 0, a one-flush one in its barrier (8.2).
+ *  (7) page0_repair means page 0 on disk is damaged: its static header was
+ *      taken from a copy at open, or its record is torn. The next commit
+ *      rewrites it, a two-barrier one in step 0, a one-flush one in its
+ *      barrier (8.2), with a record naming the live copy.
  */
 #ifndef MP_INTERNAL_H
 #define MP_INTERNAL_H
@@ -124,7 +125,7 @@ struct mp_pager {
     struct mp_io_device device; /* what create and open went by */
     uint32_t hdr_flags;         /* the static header's flags */
     bool repair;                /* see (6) */
-    bool hdr_repair;            /* see (7) */
+    bool page0_repair;          /* see (7) */
     bool one_flush;             /* MP_OPEN_ONE_FLUSH (FORMAT.md 8.2) */
     uint64_t load_gen;          /* generation of the copy being loaded */
 

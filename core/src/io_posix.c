@@ -29,6 +29,8 @@ struct posix_file {
     uint64_t reserved;      /* bytes reserved */
     uint64_t mapped;        /* bytes of the file mapped at reserve */
     uint64_t os_syncs;      /* msync/fsync calls issued: see io.h */
+    uint64_t size_seen;     /* the length the last fstat or grow saw */
+    int whole;              /* the reservation is one map of the file */
 };
 
 static int fail(struct mp_io_file *f, int code)
@@ -77,6 +79,7 @@ static int px_unmap(struct mp_io_file *file)
         f->reserve = NULL;
         f->reserved = 0;
         f->mapped = 0;
+        f->whole = 0;
     }
     return MP_OK;
 }
@@ -116,7 +119,7 @@ static int px_size(struct mp_io_file *file, uint64_t *bytes)
     if (fstat(f->fd, &st) != 0) {
         return fail(file, MP_EIO);
     }
-    *bytes = (uint64_t)st.st_size;
+    *bytes = f->size_seen = (uint64_t)st.st_size;
     return MP_OK;
 }
 
@@ -140,6 +143,7 @@ static int px_grow(struct mp_io_file *file, uint64_t new_size)
     if (ftruncate(f->fd, (off_t)new_size) != 0) {
         return fail(file, errno_code(errno));
     }
+    f->size_seen = new_size;
     return MP_OK;
 }
 
@@ -148,31 +152,80 @@ static int prot_of(const struct posix_file *f)
     return f->readonly ? PROT_READ : PROT_READ | PROT_WRITE;
 }
 
+/*
+ * Where to ask for a large reservation. munmap (and the page-table freeing
+ * after it) steps through every entry of each page table that exists under
+ * the range: a 1 TiB range the kernel places top-down ends in the 512 GiB
+ * slot (top-level entry) of the libraries and starts in one the file's
+ * pages populate, about 1,500 entries on every close, a fifth of an
+ * open+close of a small file on tmpfs. Placed so that the file's first
+ * pages end at a slot boundary, the rest of the range lies in slots nothing
+ * else uses and each walk is a few entries. The slot is found below the
+ * stack (the top of the address space), past the spread of mmap's
+ * randomisation (1 TiB on x86-64). Only a hint: if the range is taken (a
+ * second pager), the kernel places the reservation as it would have.
+ */
+static void *reserve_hint(uint64_t want, uint64_t map_bytes, uint64_t ps)
+{
+    const uint64_t slot = (uint64_t)1 << 39;
+    uint64_t top = (uint64_t)(uintptr_t)&want & ~(slot - 1);
+    uint64_t lead = (map_bytes + ps - 1) / ps * ps, span;
+
+    if (sizeof(void *) < 8 || want < ((uint64_t)1 << 30) || want > top / 2) {
+        return NULL; /* small: little to walk; or no room below */
+    }
+    span = (want + slot - 1) / slot * slot + 4 * slot;
+    if (span + lead >= top) {
+        return NULL;
+    }
+    /* [top - span - lead, ... + want) ends 4 slots below the stack's. */
+    return (void *)(uintptr_t)(top - span - lead);
+}
+
+/*
+ * Two ways to reserve. Preferred: one shared map of the file over the whole
+ * reservation. Pages past the end of the file are then in the mapping but
+ * unusable (SIGBUS) until the file grows over them, so a growth needs no
+ * further mmap, and an open costs one mmap instead of two (the second split
+ * the first in two). Where the file system refuses a map that long
+ * (EOVERFLOW past its largest file) or the system refuses one that large,
+ * the other way: an inaccessible anonymous range with the file mapped over
+ * its start, extended by extend_map().
+ */
 static int px_map(struct mp_io_file *file, uint64_t reserve_bytes,
                   uint64_t map_bytes, void **base, uint64_t *reserved)
 {
     struct posix_file *f = (struct posix_file *)file;
-    uint64_t size, want;
+    uint64_t size = f->size_seen, want, ps = (uint64_t)os_page();
     void *r = MAP_FAILED;
     int rc;
 
     if (f->reserve || map_bytes == 0) {
         return MP_EINVAL;
     }
-    rc = px_size(file, &size);
-    if (rc != MP_OK) {
-        return rc;
-    }
+    /* The length the caller just asked size() for needs no second fstat;
+     * a file that shrank under a locked pager is beyond any promise. */
     if (map_bytes > size) {
-        return MP_EINVAL;
+        rc = px_size(file, &size);
+        if (rc != MP_OK) {
+            return rc;
+        }
+        if (map_bytes > size) {
+            return MP_EINVAL;
+        }
     }
     want = reserve_bytes < map_bytes ? map_bytes : reserve_bytes;
+    if ((off_t)want >= 0) {
+        r = mmap(reserve_hint(want, map_bytes, ps), want, prot_of(f),
+                 MAP_SHARED | MAP_NORESERVE, f->fd, 0);
+    }
+    f->whole = r != MAP_FAILED;
     /*
      * Some environments (valgrind, small RLIMIT_AS) refuse a large
      * reservation: take what we can get, but never less than the file.
      */
-    for (;;) {
-        r = mmap(NULL, want, PROT_NONE,
+    while (r == MAP_FAILED) {
+        r = mmap(reserve_hint(want, map_bytes, ps), want, PROT_NONE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (r != MAP_FAILED || want <= map_bytes) {
             break;
@@ -185,8 +238,8 @@ static int px_map(struct mp_io_file *file, uint64_t reserve_bytes,
     if (r == MAP_FAILED) {
         return fail(file, MP_ENOMEM);
     }
-    if (mmap(r, map_bytes, prot_of(f), MAP_SHARED | MAP_FIXED, f->fd, 0) ==
-        MAP_FAILED) {
+    if (!f->whole && mmap(r, map_bytes, prot_of(f), MAP_SHARED | MAP_FIXED,
+                          f->fd, 0) == MAP_FAILED) {
         int e = errno;
         munmap(r, want);
         errno = e;
@@ -222,6 +275,10 @@ static int px_extend_map(struct mp_io_file *file, uint64_t new_map_bytes)
     }
     if (new_map_bytes > size) {
         return MP_EINVAL;
+    }
+    if (f->whole) {
+        f->mapped = new_map_bytes; /* mapped already, usable since grown */
+        return MP_OK;
     }
     /* Map from the OS page holding the old end; offsets must be aligned. */
     start = f->mapped - f->mapped % (uint64_t)ps;

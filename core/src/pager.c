@@ -447,7 +447,7 @@ static int check_header(mp_pager *p, size_t want)
             return MP_ECORRUPT_SUPER;
         }
         p->repair = true;
-        p->hdr_repair = true;
+        p->page0_repair = true;
         break;
     case MP__HV_VERSION:
         return MP_EVERSION;
@@ -552,6 +552,11 @@ int mp_pager_open(const char *path, size_t page_size,
      * rewrites it before anything else (FORMAT.md 8.1, I4). */
     if (p->recovery.reason != MP_RECOVERY_RECORD) {
         p->repair = true;
+    }
+    /* A torn record stays torn until a commit rewrites page 0: one-flush
+     * commits do too (FORMAT.md 8.2 step 5). */
+    if (p->recovery.reason == MP_RECOVERY_TORN_RECORD) {
+        p->page0_repair = true;
     }
     *out = p;
     return MP_OK;

@@ -510,6 +510,104 @@ static void map_without_address_space_fails_with_enomem(void **state)
 }
 
 /*
+ * Stores into a mapping extended after a growth reach the file, at the
+ * address the first map gave: checked by reading the file back.
+ */
+static int grow_store_and_check(struct mp_io_file *f, unsigned char *base,
+                                const char *path, uint64_t at)
+{
+    struct mp_io_range r = { 0, 0 };
+    unsigned char got[4];
+    FILE *in;
+    if (f->methods->grow(f, at + 4096) != MP_OK ||
+        f->methods->extend_map(f, at + 4096) != MP_OK) {
+        return 1;
+    }
+    memcpy(base + at, "grow", 4);
+    r.offset = at;
+    r.length = 4;
+    if (f->methods->sync(f, &r, 1) != MP_OK) {
+        return 2;
+    }
+    in = fopen(path, "rb");
+    if (!in || fseek(in, (long)at, SEEK_SET) != 0 ||
+        fread(got, 1, 4, in) != 4 || memcmp(got, "grow", 4) != 0) {
+        if (in) {
+            fclose(in);
+        }
+        return 3;
+    }
+    fclose(in);
+    /* Past the file: refused, whichever way the range was reserved. */
+    if (f->methods->extend_map(f, at + 8192) != MP_EINVAL) {
+        return 4;
+    }
+    return 0;
+}
+
+/* With room for it, the reservation is had whole, and growth works in it. */
+static void growth_in_a_whole_reservation(void **state)
+{
+    const char *path = mpt_path("io_whole");
+    struct mp_io_file *f = plain_file(path, 8192);
+    void *base = NULL;
+    uint64_t reserved = 0;
+    (void)state;
+    assert_int_equal(f->methods->map(f, 1 << 30, 8192, &base, &reserved),
+                     MP_OK);
+    assert_int_equal(reserved, 1 << 30);
+    memset(base, 7, 8192);
+    assert_int_equal(grow_store_and_check(f, base, path, 5 << 20), 0);
+    assert_int_equal(((unsigned char *)base)[8191], 7);
+    assert_int_equal(f->methods->close(f), MP_OK);
+}
+
+static int cut_reservation_child(const char *path)
+{
+    struct mp_io_file *f = NULL;
+    struct rlimit rl;
+    void *base = NULL;
+    uint64_t reserved = 0, now;
+    int os = 0;
+
+    if (vfs()->open(vfs(), path, 0, &f, &os) != MP_OK) {
+        return 10;
+    }
+    now = vm_bytes();
+    if (now == 0 || getrlimit(RLIMIT_AS, &rl) != 0) {
+        return 11;
+    }
+    /* 16 MiB more: a 1 GiB map of the file is refused, a cut-down
+     * inaccessible range is not. */
+    rl.rlim_cur = (rlim_t)(now + (16 << 20));
+    if (setrlimit(RLIMIT_AS, &rl) != 0) {
+        return 11;
+    }
+    if (f->methods->map(f, 1 << 30, 8192, &base, &reserved) != MP_OK) {
+        return 12;
+    }
+    if (reserved > (16 << 20) || reserved < 8192) {
+        return 13;
+    }
+    return grow_store_and_check(f, base, path, reserved / 2);
+}
+
+/* Refused the whole reservation, the backend grows in a cut-down one. */
+static void growth_in_a_cut_down_reservation(void **state)
+{
+    char path[512];
+    struct mp_io_file *f;
+    (void)state;
+    if (RUNNING_ON_VALGRIND) {
+        skip(); /* valgrind's own mappings count against RLIMIT_AS */
+    }
+    snprintf(path, sizeof(path), "%s", mpt_path("io_cut"));
+    f = plain_file(path, 8192);
+    assert_int_equal(f->methods->close(f), MP_OK);
+    in_child(cut_reservation_child, path);
+}
+
+/*
  * One barrier is one OS sync call, however many ranges it holds and
  * however far apart they lie; one file sync is one call.
  */
@@ -896,6 +994,8 @@ int main(void)
         cmocka_unit_test(grow_checks_its_argument),
         cmocka_unit_test(grow_of_a_read_only_file_fails_with_eio),
         cmocka_unit_test(map_and_sync_check_their_arguments),
+        cmocka_unit_test(growth_in_a_whole_reservation),
+        cmocka_unit_test(growth_in_a_cut_down_reservation),
         cmocka_unit_test(sync_file_of_a_device_fails_with_eio),
         cmocka_unit_test(map_of_an_unmappable_file_fails_with_enomem),
         cmocka_unit_test(huge_reservations_are_cut_down),

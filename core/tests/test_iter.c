@@ -120,6 +120,37 @@ static void sparse_file_iteration_skips_empty_words(void **state)
     mp_pager_close(p);
 }
 
+/*
+ * Pages far apart at every offset within the scan's four-word steps, the
+ * last page of the file among them: the gaps are skipped, no page lost.
+ */
+static void gaps_of_any_alignment_are_skipped(void **state)
+{
+    mp_pager *p = mpt_create(mpt_path("gaps.mp"), PS);
+    static mp_pgno pgs[6000];
+    static uint64_t want[6000];
+    mp_pgno id;
+    mp_iter it;
+    size_t n = 0, k = 0;
+    (void)state;
+    assert_int_equal(mp_pager_alloc_bulk(p, 6000, pgs), MP_OK);
+    for (size_t i = 0; i < 6000; i++) {
+        /* 64 * 4 + 65 apart: each kept page in the next word slot. */
+        if (i % 321 == 0 || i == 5999) {
+            want[n++] = pgs[i];
+        } else {
+            assert_int_equal(mp_pager_free(p, pgs[i]), MP_OK);
+        }
+    }
+    mp_for_each_page(&it, p, id) {
+        assert_true(k < n);
+        assert_int_equal(id, want[k]);
+        k++;
+    }
+    assert_int_equal(k, n);
+    mp_pager_close(p);
+}
+
 /* Batches of any size give exactly the one-at-a-time sequence. */
 static void batches_match_single_steps(void **state)
 {
@@ -238,6 +269,177 @@ static void iteration_follows_changes_of_internal_pages(void **state)
     mp_pager_close(p);
 }
 
+/* The pages left after freeing every third of pgs[0..n), ascending. */
+static size_t every_third_freed(mp_pager *p, mp_pgno *pgs, size_t n,
+                                uint64_t *want)
+{
+    size_t k = 0;
+    assert_int_equal(mp_pager_alloc_bulk(p, n, pgs), MP_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (i % 3 == 0) {
+            assert_int_equal(mp_pager_free(p, pgs[i]), MP_OK);
+        } else {
+            want[k++] = pgs[i];
+        }
+    }
+    for (size_t i = 1; i < k; i++) {
+        assert_true(want[i - 1] <
+                    want[i]); /* a fresh file hands out in order */
+    }
+    return k;
+}
+
+/*
+ * The inline fast path drains ids[] and mp_iter_refill() refills it: any
+ * mix of the inline, exported and batch calls on one iterator gives the
+ * one sequence, across refills and map words.
+ */
+static void mixed_calls_on_one_iterator_give_one_sequence(void **state)
+{
+    mp_pager *p = mpt_create(mpt_path("mixed.mp"), PS);
+    static mp_pgno pgs[12000];
+    static uint64_t want[12000], got[12000];
+    uint64_t buf[300], id;
+    size_t n, k = 0, step = 0;
+    mp_iter it;
+    (void)state;
+    n = every_third_freed(p, pgs, 12000, want);
+    assert_int_equal(mp_iter_pages(&it, p), MP_OK);
+    /* Started, nothing held yet: the first inline call refills. */
+    assert_int_equal(it.next, it.count);
+    for (;;) {
+        size_t m;
+        step++;
+        if (step % 3 == 0) {
+            m = mp_iter_next_batch(&it, buf, 1 + step % 300);
+            memcpy(got + k, buf, m * sizeof(*buf));
+        } else if (step % 3 == 1) {
+            m = mp_iter_next_inline(&it, &id) ? 1 : 0;
+            got[k] = id;
+        } else {
+            m = mp_iter_next(&it, &id) ? 1 : 0;
+            got[k] = id;
+        }
+        if (m == 0) {
+            break;
+        }
+        assert_true(it.next <= it.count);
+        assert_true(it.count <= MP_ITER_BUFFER);
+        k += m;
+        assert_true(k <= n);
+    }
+    assert_int_equal(k, n);
+    assert_memory_equal(got, want, n * sizeof(*want));
+    /* Closed at the end, holding nothing: writes work again. */
+    assert_int_equal(it.next, it.count);
+    assert_false(mp_iter_refill(&it));
+    assert_int_equal(mp_pager_free(p, want[0]), MP_OK);
+    mp_pager_close(p);
+}
+
+/* mp_iter_refill(): a no-op while ids are held, false and closed at the end. */
+static void refill_keeps_held_ids_and_closes_at_the_end(void **state)
+{
+    mp_pager *p = mpt_create(mpt_path("refill.mp"), PS);
+    static mp_pgno pgs[1000];
+    static uint64_t want[1000];
+    uint64_t seen = 0;
+    size_t n;
+    mp_iter it;
+    (void)state;
+    n = every_third_freed(p, pgs, 1000, want);
+    assert_int_equal(mp_iter_pages(&it, p), MP_OK);
+    while (mp_iter_refill(&it)) {
+        uint32_t held = it.count - it.next;
+        assert_true(held > 0 && it.count <= MP_ITER_BUFFER);
+        assert_true(mp_iter_refill(&it)); /* ids held: nothing changes */
+        assert_int_equal(it.count - it.next, held);
+        for (uint32_t i = it.next; i < it.count; i++) {
+            assert_int_equal(it.ids[i], want[seen + i - it.next]);
+        }
+        seen += held;
+        it.next = it.count; /* consumed, as the inline path does */
+    }
+    assert_int_equal(seen, n);
+    assert_false(mp_iter_refill(&it));
+    assert_false(mp_iter_refill(NULL));
+    assert_int_equal(mp_pager_free(p, want[0]), MP_OK); /* closed */
+    /* Protected ids come through ids[] too. */
+    {
+        mp_protected_id pid;
+        uint64_t x;
+        assert_int_equal(mp_protected_alloc(p, &pid), MP_OK);
+        assert_int_equal(mp_iter_protected(&it, p), MP_OK);
+        assert_true(mp_iter_refill(&it));
+        assert_int_equal(it.count - it.next, 1);
+        assert_int_equal(it.ids[it.next], pid);
+        assert_true(mp_iter_next_inline(&it, &x));
+        assert_int_equal(x, pid);
+        assert_false(mp_iter_next_inline(&it, &x));
+    }
+    mp_pager_close(p);
+}
+
+/*
+ * break leaves the loop with the iterator open (writes refused) and the
+ * rest of the sequence still to come from mp_iter_next(); continue moves
+ * on. The loop macros hold ids in the iterator, so both must reach it.
+ */
+static void break_and_continue_in_the_loop_macros(void **state)
+{
+    mp_pager *p = mpt_create(mpt_path("break.mp"), PS);
+    static mp_pgno pgs[3000];
+    static uint64_t want[3000];
+    mp_protected_id pids[5];
+    uint64_t id, x, odd = 0, k = 0;
+    size_t n;
+    mp_iter it;
+    mp_pgno pg;
+    (void)state;
+    n = every_third_freed(p, pgs, 3000, want);
+    /* Past the first refill and mid-buffer. */
+    mp_for_each_page(&it, p, id) {
+        if (id % 2) {
+            odd++;
+            continue;
+        }
+        if (++k == MP_ITER_BUFFER + 7) {
+            break;
+        }
+    }
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_EITERATING);
+    k += odd;
+    assert_int_equal(id, want[k - 1]);
+    while (mp_iter_next(&it, &x)) {
+        assert_int_equal(x, want[k]);
+        k++;
+    }
+    assert_int_equal(k, n);
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    /* The same for protected ids, and the loop nests in another. */
+    assert_int_equal(mp_protected_alloc_bulk(p, 5, pids), MP_OK);
+    k = 0;
+    mp_for_each_protected(&it, p, id) {
+        mp_iter inner;
+        uint64_t id2, m = 0;
+        mp_for_each_page(&inner, p, id2) {
+            m++;
+        }
+        assert_int_equal(m, n + 1);
+        assert_int_equal(id, pids[k]);
+        if (++k == 2) {
+            break;
+        }
+    }
+    assert_true(mp_iter_next(&it, &x));
+    assert_int_equal(x, pids[2]);
+    mp_iter_finish(&it);
+    assert_int_equal(it.next, it.count); /* finished: nothing held */
+    assert_false(mp_iter_next_inline(&it, &x));
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    mp_pager_close(p);
+}
+
 /* Memory hooks that fail every allocation once armed. */
 struct fail_mem {
     int armed;
@@ -318,8 +520,12 @@ int main(void)
         cmocka_unit_test(iterators_are_disjoint_and_account_for_every_page),
         cmocka_unit_test(mutation_while_iterating_is_refused),
         cmocka_unit_test(sparse_file_iteration_skips_empty_words),
+        cmocka_unit_test(gaps_of_any_alignment_are_skipped),
         cmocka_unit_test(iteration_follows_changes_of_internal_pages),
         cmocka_unit_test(a_failed_start_is_visible_after_the_loop),
+        cmocka_unit_test(mixed_calls_on_one_iterator_give_one_sequence),
+        cmocka_unit_test(refill_keeps_held_ids_and_closes_at_the_end),
+        cmocka_unit_test(break_and_continue_in_the_loop_macros),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

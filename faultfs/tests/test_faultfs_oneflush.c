@@ -494,10 +494,11 @@ static void mode_switching_with_crashes_is_old_or_new(void **state)
 
 /*
  * Page 0's header damaged (taken from a copy at open): the first one-flush
- * commit rewrites page 0 in its one barrier, with a record naming the new
- * copy. A crash at any point of that commit, page 0 torn or garbage
+ * commit rewrites page 0 in its one barrier, with a record naming the copy
+ * before it. A crash at any point of that commit, page 0 torn or garbage
  * included, recovers the state before or after it; once it succeeded,
- * page 0 is intact and names the live copy (reason RECORD).
+ * page 0 is intact and the new copy is its named copy's one-flush
+ * successor (reason ONE_FLUSH, no fallback).
  */
 static void damaged_header_is_rewritten_in_the_barrier(void **state)
 {
@@ -533,7 +534,8 @@ static void damaged_header_is_rewritten_in_the_barrier(void **state)
     assert_int_equal(fft_byte(fs, NAME, 1, 3), 'P'); /* "MAPPEDPG" again */
     p = open_as(fs, MP_OPEN_ONE_FLUSH);
     mp_pager_recovery(p, &ri);
-    assert_int_equal(ri.reason, MP_RECOVERY_RECORD);
+    assert_int_equal(ri.reason, MP_RECOVERY_ONE_FLUSH);
+    assert_false(ri.fallback);
     assert_int_equal(mp_pager_close(p), MP_OK);
     faultfs_free(fs);
 
@@ -582,6 +584,58 @@ static void damaged_header_is_rewritten_in_the_barrier(void **state)
     assert_true(images > 4);
 }
 
+/*
+ * A torn record (a crash in barrier 2 of a two-barrier commit, the record
+ * sector garbage), then a one-flush session: its first commit rewrites
+ * page 0 in its barrier (header, and a record naming the copy before the
+ * commit), so every later reopen after a clean close takes the newest
+ * copy as ONE_FLUSH, not as a fallback. Reported by the harness
+ * (to-core.md item 2: TORN_RECORD forever).
+ */
+static void torn_record_is_repaired_by_a_one_flush_commit(void **state)
+{
+    faultfs *fs = fft_new(19, 512, 1), *img;
+    struct mp_recovery_info ri;
+    struct mp_options opt;
+    mp_pager *p = NULL;
+    mp_pgno pg;
+    char pat[64];
+    (void)state;
+
+    fft_options(fs, &opt);
+    assert_int_equal(mp_pager_create(NAME, PS, &opt, &p), MP_OK);
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    assert_int_equal(
+        faultfs_arm_crash_at(fs, FAULTFS_CALL_SYNC, 2, FAULTFS_DURING), MP_OK);
+    assert_int_not_equal(mp_pager_alloc(p, &pg), MP_OK);
+    mp_pager_close(p);
+    snprintf(pat, sizeof(pat), "all=new f0.p0=t-g------");
+    assert_int_equal(faultfs_image_from_pattern(fs, pat, &img), MP_OK);
+    faultfs_free(fs);
+
+    p = open_as(img, MP_OPEN_ONE_FLUSH);
+    mp_pager_recovery(p, &ri);
+    assert_int_equal(ri.reason, MP_RECOVERY_TORN_RECORD);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+        assert_int_equal(mp_pager_close(p), MP_OK);
+        p = open_as(img, MP_OPEN_ONE_FLUSH);
+        mp_pager_recovery(p, &ri);
+        assert_int_equal(ri.reason, MP_RECOVERY_ONE_FLUSH);
+        assert_false(ri.fallback);
+    }
+    /* And a two-barrier session after it, as after any one-flush one. */
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    p = open_as(img, 0);
+    assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    p = open_as(img, 0);
+    mp_pager_recovery(p, &ri);
+    assert_int_equal(ri.reason, MP_RECOVERY_RECORD);
+    assert_int_equal(mp_pager_close(p), MP_OK);
+    faultfs_free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -591,6 +645,7 @@ int main(void)
         cmocka_unit_test(damaged_older_page_is_not_a_fallback),
         cmocka_unit_test(mode_switching_with_crashes_is_old_or_new),
         cmocka_unit_test(damaged_header_is_rewritten_in_the_barrier),
+        cmocka_unit_test(torn_record_is_repaired_by_a_one_flush_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

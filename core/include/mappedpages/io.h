@@ -244,6 +244,16 @@ struct mp_vfs {
  * fallocate, fsync and flock. Returns a static object; never NULL;
  * thread-safe.
  *
+ * Its map() reserves with one shared mapping of the file as long as the
+ * reservation (bytes past the file's end are then mapped but unusable,
+ * SIGBUS, until the file grows over them; extend_map() needs no further
+ * mmap); where that is refused (a file system whose files cannot be that
+ * long, a small RLIMIT_AS), with an inaccessible anonymous range the file
+ * is mapped over, halved until the system grants it. A reservation of
+ * 1 GiB or more is asked for at an address where unmapping it is cheap
+ * (the file's first map_bytes end at a 512 GiB boundary, 2 TiB or more
+ * below the stack): a hint the system passes over if the range is taken.
+ *
  * Its reserve() is fallocate(2) mode 0 (blocks inside the length, which
  * stays as it is). Where the file system has no fallocate (EOPNOTSUPP),
  * it finds the holes of the range with lseek(SEEK_HOLE/SEEK_DATA) and

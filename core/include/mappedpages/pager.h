@@ -96,7 +96,7 @@ enum mp_open_flags {
      * One-flush commits (FORMAT.md 8.2): every commit of this pager is one
      * sync barrier instead of two (mp_pager_stats: one sync call per commit,
      * plus the file sync of a growth), and does not write the commit record
-     * (page 0) unless the static header was damaged at open. Recovery then
+     * (page 0) unless page 0 was damaged at open. Recovery then
      * takes the newest metadata copy that validates completely, protected
      * pages committed in its generation included (FORMAT.md 9), and falls
      * back to the older copy when a crash interrupted the barrier
