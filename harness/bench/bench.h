@@ -48,6 +48,9 @@ struct mph_workload {
     /* Untimed check and release after the last op, or NULL; always called
      * once setup has run, even if it failed (frees what setup took). */
     int (*teardown)(struct mph_run *r);
+    /* enum mp_open_flags the file is created with (MP_OPEN_ONE_FLUSH for
+     * the one-flush twins of the commit workloads). */
+    unsigned open_flags;
 };
 
 extern const struct mph_workload mph_workloads[];
