@@ -2,8 +2,9 @@
 # The main job: the default crash-consistency campaign. Installs what is
 # missing, builds (Release), then runs the crash-state explorer over the
 # device matrix of ci/sweep.sh (the standard workload suite and generated
-# workloads in every cell, each cell its share of the time), one shard per
-# CPU, and prints the summary: per cell and in total.
+# workloads in every cell, each geometry in both commit modes, each cell
+# its share of the time), one shard per CPU, and prints the summary: per
+# cell, per mode and in total.
 #
 # Usage: ci/campaign.sh [SECONDS]
 # Env:   MP_CAMPAIGN_SECONDS  time when no argument is given (default 120)
@@ -12,6 +13,7 @@
 #        MP_CAMPAIGN_JOBS     shards run in parallel (default: CPUs)
 #        MP_EXPLORE           an mp-explore binary to use (skips the build)
 #        MP_SWEEP_CELLS       the matrix cells (default: ci/sweep.sh's list)
+#        MP_SWEEP_MODE        two, one or both (default: ci/sweep.sh's, both)
 #        MP_SWEEP_CRASH2      second crashes, 1 in N (default: ci/sweep.sh's)
 #        MP_CAMPAIGN_FUZZ_SECONDS  seconds per fuzz target in the short fuzz
 #                             phase after the sweep (default 10; 0 skips it)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Merge the JSON reports of a sharded crash sweep (ci/sweep.sh --shard I/N
 writes DIR/report-I.json) and print the campaign total: per device-matrix
-cell and in total.
+cell, per commit mode (two-barrier, one-flush) and in total.
 
 usage: ci/sweep-merge.py DIR [N]
   DIR  holds report-I.json files (and repro-I/ directories)
@@ -19,10 +19,27 @@ import os
 import sys
 
 KEYS = ["workloads", "crash_points", "gaps", "fault_sites", "states",
-        "violations", "fallback", "protected_old", "protected_new",
-        "states2", "violations2", "continuations", "damaged"]
-CKEYS = ["states", "states2", "violations", "fallback", "protected_old",
-         "protected_new", "seconds"]
+        "violations", "fallback", "fallback_torn_record",
+        "fallback_bad_selected", "fallback_one_flush", "one_flush",
+        "protected_old", "protected_new", "states2", "violations2",
+        "continuations", "continuations_switch", "damaged"]
+CKEYS = ["states", "states2", "violations", "fallback", "fallback_one_flush",
+         "one_flush", "protected_old", "protected_new", "seconds"]
+MKEYS = ["states", "states2", "damaged", "violations", "violations2",
+         "fallback", "fallback_torn_record", "fallback_bad_selected",
+         "fallback_one_flush", "one_flush", "protected_old", "protected_new",
+         "seconds"]
+MODE_NAMES = {"two": "two-barrier", "one": "one-flush"}
+
+
+def add(acc, rec, keys):
+    """Sum rec's keys into acc (seconds: the longest shard, they run in
+    parallel). Keys an older report lacks count 0."""
+    for k in keys:
+        if k == "seconds":
+            acc[k] = max(acc[k], rec.get(k, 0))
+        else:
+            acc[k] += rec.get(k, 0)
 
 
 def main(argv):
@@ -39,6 +56,7 @@ def main(argv):
     tot = dict.fromkeys(KEYS, 0)
     cells = {}
     order = []
+    modes = {}
     secs = 0.0
     all_ran = True
     read = 0
@@ -50,8 +68,7 @@ def main(argv):
             all_ran = False
             continue
         read += 1
-        for k in KEYS:
-            tot[k] += r[k]
+        add(tot, r, KEYS)
         secs = max(secs, r["seconds"])
         all_ran = all_ran and r["all_ran"]
         for c in r["cells"]:
@@ -59,32 +76,54 @@ def main(argv):
                 order.append(c["cell"])
                 cells[c["cell"]] = dict.fromkeys(CKEYS, 0)
                 cells[c["cell"]]["status"] = set()
-            for k in CKEYS:
-                if k == "seconds":
-                    cells[c["cell"]][k] = max(cells[c["cell"]][k], c[k])
-                else:
-                    cells[c["cell"]][k] += c[k]
+            add(cells[c["cell"]], c, CKEYS)
             cells[c["cell"]]["status"].add(c["status"])
+        for m in r.get("modes", []):
+            if m["mode"] not in modes:
+                modes[m["mode"]] = dict.fromkeys(MKEYS, 0)
+                modes[m["mode"]]["cells"] = m["cells"]
+            add(modes[m["mode"]], m, MKEYS)
     if read == 0:
         print("sweep-merge: no report in %s" % out, file=sys.stderr)
         return 2
     print("=== campaign total over %d shard(s)" % jobs)
     for name in order:
         c = cells[name]
-        print("  cell %-14s states %d (%d after a second crash), violations "
-              "%d, fallback %d, protected old/new %d/%d, %.1f s, %s" %
+        print("  cell %-18s states %d (%d after a second crash), violations "
+              "%d, fallback %d, one-flush %d, protected old/new %d/%d, "
+              "%.1f s, %s" %
               (name, c["states"], c["states2"], c["violations"],
-               c["fallback"], c["protected_old"], c["protected_new"],
-               c["seconds"], ",".join(sorted(c["status"]))))
+               c["fallback"], c["one_flush"], c["protected_old"],
+               c["protected_new"], c["seconds"],
+               ",".join(sorted(c["status"]))))
+    for name in ("two", "one"):
+        if name not in modes:
+            continue
+        m = modes[name]
+        print("  mode %-4s (%s) %d cells: states %d (%d after a second "
+              "crash, %d damaged), violations %d, fallback %d (%d torn "
+              "record, %d bad selected, %d one-flush fallback), one-flush "
+              "%d, protected old/new %d/%d, %.0f states/s" %
+              (name, MODE_NAMES[name], m["cells"], m["states"], m["states2"],
+               m["damaged"], m["violations"], m["fallback"],
+               m["fallback_torn_record"], m["fallback_bad_selected"],
+               m["fallback_one_flush"], m["one_flush"], m["protected_old"],
+               m["protected_new"],
+               m["states"] / m["seconds"] if m["seconds"] else 0))
     print("  crash points %d, gaps %d, injected I/O errors %d" %
           (tot["crash_points"], tot["gaps"], tot["fault_sites"]))
     print("  states checked %d in %.1f s wall = %.0f states/s" %
           (tot["states"], secs, tot["states"] / secs if secs else 0))
-    print("  second crashes: %d states continued, %d states, %d violations" %
-          (tot["continuations"], tot["states2"], tot["violations2"]))
+    print("  second crashes: %d states continued (%d restarted in the other "
+          "mode), %d states, %d violations" %
+          (tot["continuations"], tot["continuations_switch"], tot["states2"],
+           tot["violations2"]))
     print("  damaged images %d" % tot["damaged"])
-    print("  fallback states %d, protected old/new %d/%d" %
-          (tot["fallback"], tot["protected_old"], tot["protected_new"]))
+    print("  fallback states %d (%d torn record, %d bad selected, %d one-flush "
+          "fallback), one-flush recoveries %d, protected old/new %d/%d" %
+          (tot["fallback"], tot["fallback_torn_record"],
+           tot["fallback_bad_selected"], tot["fallback_one_flush"],
+           tot["one_flush"], tot["protected_old"], tot["protected_new"]))
     print("  every workload ran in every shard: %s" %
           ("yes" if all_ran else "NO"))
     print("  violations %d" % tot["violations"])

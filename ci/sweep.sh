@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One crash-consistency sweep: build mp-explore (Release) and run it over
-# the device matrix (the cells below): in each cell the standard workload
+# the device matrix (the cells below, each in both commit modes: two-barrier
+# and one-flush, issue 13): in each cell the standard workload
 # suite (harness/workloads) at the cell's page size, then generated
 # workloads, each cell an equal share of the time and each listed workload
 # an equal share of half of its cell's. Shardable, so CI jobs or machines
@@ -8,9 +9,10 @@
 # N-th crash site (see harness/crash/README.md).
 #
 # Usage: ci/sweep.sh [--time SECONDS] [--shard I/N] [--seed N] [--out DIR]
-#                    [--cells SPEC] [--no-build] [-- extra mp-explore options]
-# Defaults: 120 s, shard 0/1, seed 1, out build/release/sweep, the cells
-# and second-crash rate of the marked list below.
+#                    [--cells SPEC] [--mode two|one|both] [--no-build]
+#                    [-- extra mp-explore options]
+# Defaults: 120 s, shard 0/1, seed 1, out build/release/sweep, the cells,
+# modes and second-crash rate of the marked list below.
 # MP_EXPLORE=/path/to/mp-explore uses that binary and builds nothing.
 # Writes DIR/report-I.json and reproducers under DIR/repro-I/; prints the
 # summary. Exit status: 0 clean, 1 violations, 2 setup error.
@@ -22,8 +24,10 @@ cd "$(dirname "$0")/.."
 # "full" since format 2 (issue 11 items 1-2; 1 KiB pages on a 4 KiB unit
 # are refused at create, reported "refused"). Second crashes: every
 # fallback state and 1 in 64 others continued, since the page-0 repair of
-# issue 11 item 4.
+# issue 11 item 4. Modes: both (every cell once two-barrier, once
+# one-flush: 30 cells), since issue 13's one-flush commits.
 cells=${MP_SWEEP_CELLS:-"full"}
+modes=${MP_SWEEP_MODE:-both}
 crash2=${MP_SWEEP_CRASH2:-64}
 # ------------------------------------------------------------------------
 
@@ -40,6 +44,7 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --cells) cells=$2; shift 2 ;;
+    --mode) modes=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --) shift; extra=("$@"); break ;;
     *) echo "sweep.sh: unknown argument $1" >&2; exit 2 ;;
@@ -62,7 +67,7 @@ progress=()
 # so every workload runs); the generated workloads (60 ops each, sub-pages
 # and error paths in the mix) take the rest. Torn sectors may hold
 # garbage, so torn commit records make recovery use its fallback.
-"$exe" --matrix "$cells" --crash2-every "$crash2" \
+"$exe" --matrix "$cells" --mode "$modes" --crash2-every "$crash2" \
     --time "$secs" --seed "$seed" --shard "$shard" \
     --repro-dir "$out/repro-$i" --json "$out/report-$i.json" \
     ${progress[@]+"${progress[@]}"} \

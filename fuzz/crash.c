@@ -11,6 +11,8 @@
  *                   write-back unit (fz_disk_from_bits)
  *   flags bits 4-5  site: 1 a gap between ops (crash_now), 2 a crash point
  *                   inside create, 0 or 3 a crash point inside an op
+ *   flags bit 6     one-flush commits: every pager (and the oracle's) is
+ *                   opened with MP_OPEN_ONE_FLUSH
  *   flags bit 7     the sector is the whole write-back unit; with garbage
  *                   and a 4096-byte unit (above the 1024-byte pages)
  *                   create must refuse with MP_EDEVICE (FORMAT.md 2.3)

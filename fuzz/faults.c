@@ -13,6 +13,8 @@
  *                   tear bytes); otherwise close and reopen the live disk
  *   flags bit 2     inject the second fault too
  *   flags bits 3-5  disk geometry (fz_disk_from_bits)
+ *   flags bit 6     the pager's own allocations fail (failmem)
+ *   flags bit 7     one-flush commits (MP_OPEN_ONE_FLUSH)
  *   fault: call (% 12: sync, sync, sync_file, grow, map, extend_map, open,
  *          rename, sync_dir, remove, lock, any); nth (1 + % 48, counted
  *          from before create); mode (bits 0-1 persist none/part/all,

@@ -131,6 +131,10 @@ struct fz_disk {
     uint32_t fs_page; /* write-back unit: 4096 or 1024 */
     uint32_t sector;  /* atomic unit: 512 or 64 */
     bool garbage;
+    /* enum mp_open_flags of every pager made on this disk (create and
+     * open): MP_OPEN_ONE_FLUSH for one-flush commits. 0 from
+     * fz_disk_from_bits(). */
+    unsigned open_flags;
 };
 
 /** A disk from geometry bits (bit 0 garbage, bit 1 sector 64, bit 2
@@ -177,7 +181,7 @@ int fz_run_posix(const char *target, const struct mph_workload *w);
  * Two disks running one workload, as the crash and faults targets use
  * them: disk A with the model (executor ea) and, if asked, disk B with an
  * executor of its own and no model (eb), whose pagers get the memory hooks
- * b_mem (NULL: malloc).
+ * b_mem (NULL: malloc). Both executors open with d->open_flags.
  */
 struct fz_pair {
     faultfs *fa, *fb;
@@ -203,6 +207,14 @@ int fz_judge_image(const char *target, const struct mph_workload *w,
                    faultfs *image, const struct mph_model *m,
                    const struct mph_state *prev, const struct mph_state *cur,
                    unsigned flags, const char *context);
+
+/** fz_judge_image() whose oracle opens with open_flags (enum
+ *  mp_open_flags: the mode rule 6 commits in). */
+int fz_judge_image_mode(const char *target, const struct mph_workload *w,
+                        faultfs *image, const struct mph_model *m,
+                        const struct mph_state *prev,
+                        const struct mph_state *cur, unsigned flags,
+                        unsigned open_flags, const char *context);
 
 /* ---- the crash target ------------------------------------------------- */
 

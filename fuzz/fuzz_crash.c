@@ -33,6 +33,10 @@ int fz_crash_parse(const uint8_t *data, size_t size, struct fz_crash_input *in)
          * page 0's record then shares its unit with the header. */
         in->disk.sector = in->disk.fs_page;
     }
+    if (flags & 0x40) {
+        /* One-flush commits (MP_OPEN_ONE_FLUSH): one barrier each. */
+        in->disk.open_flags = MP_OPEN_ONE_FLUSH;
+    }
     in->site = (flags >> 4) & 3u;
     if (in->site == 3) {
         in->site = FZ_SITE_OP;
@@ -64,7 +68,8 @@ static int judge(const char *target, const struct fz_crash_input *in,
         fz_fail(target, in->w, "%s: no crash image: %s", context,
                 mp_error_name(rc));
     }
-    rc = fz_judge_image(target, in->w, img, m, prev, cur, flags, context);
+    rc = fz_judge_image_mode(target, in->w, img, m, prev, cur, flags,
+                             in->disk.open_flags, context);
     fz_fs_free(img);
     return rc;
 }
@@ -261,6 +266,7 @@ static int device_refusal(const char *target, const struct fz_crash_input *in)
     mp_options_init(&opt);
     opt.vfs = faultfs_vfs(fs);
     opt.reserve_bytes = (uint64_t)1 << 24;
+    opt.flags = in->disk.open_flags; /* the device rule holds in both modes */
     rc = mp_pager_create(FZ_PATH, FZ_PAGE, &opt, &p);
     if (rc == MP_ENOMEM) {
         fz_fs_free(fs);
@@ -284,8 +290,10 @@ int fz_crash_run(const char *target, const struct fz_crash_input *in)
         return device_refusal(target, in);
     }
     if (fz_verbose()) {
-        fprintf(stderr, "%s: site %d, op %u, point %u, %zu tear bytes\n",
-                target, in->site, in->opsel, in->ptsel, in->ntear);
+        fprintf(stderr,
+                "%s: %s mode, site %d, op %u, point %u, %zu tear bytes\n",
+                target, in->disk.open_flags ? "one-flush" : "two-barrier",
+                in->site, in->opsel, in->ptsel, in->ntear);
         fz_print_workload(in->w, stderr);
     }
     switch (in->site) {

@@ -85,6 +85,9 @@ int fz_faults_parse(const uint8_t *data, size_t size,
         in->mem_sticky = in->fault[0].sticky;
     }
     fz_disk_from_bits(&in->disk, (flags >> 3) & 7u, fz_u8(&r));
+    if (flags & 0x80) {
+        in->disk.open_flags = MP_OPEN_ONE_FLUSH; /* one-flush commits */
+    }
     return fz_decode_ops_and_tear(&r, (flags & 1) != 0, &in->w, &in->tear,
                                   &in->ntear);
 }
@@ -328,11 +331,12 @@ static int after_failure(struct run *r, long op, int code, int rca,
         /* No crash: a reopen shows exactly what memory showed - S_{i-1}
          * from an unavailable pager, S_i after a usable one's retry. */
         if (p && op >= 0) {
-            return fz_judge_image(r->target, r->in->w, r->p.fb, r->p.m, NULL,
-                                  fcode ? prev : cur, flags, ctx);
+            return fz_judge_image_mode(r->target, r->in->w, r->p.fb, r->p.m,
+                                       NULL, fcode ? prev : cur, flags,
+                                       r->in->disk.open_flags, ctx);
         }
-        return fz_judge_image(r->target, r->in->w, r->p.fb, r->p.m, prev, cur,
-                              flags, ctx);
+        return fz_judge_image_mode(r->target, r->in->w, r->p.fb, r->p.m, prev,
+                                   cur, flags, r->in->disk.open_flags, ctx);
     }
     if (faultfs_crash_now(r->p.fb) != MP_OK) {
         fz_fail(r->target, r->in->w, "crash_now failed");
@@ -342,8 +346,8 @@ static int after_failure(struct run *r, long op, int code, int rca,
         fz_image_spare(r->p.fb);
         rc = faultfs_image_from_bytes(r->p.fb, r->in->tear, r->in->ntear, &img);
         if (rc == MP_OK) {
-            rc = fz_judge_image(r->target, r->in->w, img, r->p.m, prev, cur,
-                                flags, ctx);
+            rc = fz_judge_image_mode(r->target, r->in->w, img, r->p.m, prev,
+                                     cur, flags, r->in->disk.open_flags, ctx);
         }
         fz_fs_free(img);
     }

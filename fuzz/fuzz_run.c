@@ -104,10 +104,12 @@ int fz_pair_new(struct fz_pair *p, const struct mph_workload *w,
     }
     if (rc == MP_OK) {
         fz_exec_config(&ec, p->fa);
+        ec.open_flags = d->open_flags;
         rc = mph_exec_new(w, &ec, p->m, &p->ea);
     }
     if (rc == MP_OK && want_b) {
         fz_exec_config(&ec, p->fb);
+        ec.open_flags = d->open_flags;
         ec.mem = b_mem;
         rc = mph_exec_new(w, &ec, NULL, &p->eb);
     }
@@ -293,11 +295,22 @@ int fz_judge_image(const char *target, const struct mph_workload *w,
                    const struct mph_state *prev, const struct mph_state *cur,
                    unsigned flags, const char *context)
 {
+    return fz_judge_image_mode(target, w, image, m, prev, cur, flags, 0,
+                               context);
+}
+
+int fz_judge_image_mode(const char *target, const struct mph_workload *w,
+                        faultfs *image, const struct mph_model *m,
+                        const struct mph_state *prev,
+                        const struct mph_state *cur, unsigned flags,
+                        unsigned open_flags, const char *context)
+{
     struct mph_oracle_config oc;
     struct mph_verdict v;
     int rc;
 
     fz_oracle_config(&oc);
+    oc.open_flags = open_flags;
     rc = mph_oracle_check(&oc, faultfs_vfs(image), m, prev, cur,
                           flags | MPH_ORACLE_CHECKER | MPH_ORACLE_LIFE, &v);
     if (rc != MP_OK) {

@@ -29,6 +29,8 @@ struct mph_exec {
 
     struct mp_allocator_hooks mem; /* for the pagers; zero: malloc */
     bool retrying;                 /* mph_exec_retry() is running the op */
+    unsigned flags0;               /* cfg.open_flags as given (create's) */
+    bool flipped; /* this op (a switch) flipped the mode: a retry keeps it */
     /* A crash op ran and no commit has succeeded since: recovery writes
      * nothing, so a reopen may still use the fallback copy. */
     bool uncommitted_crash;
@@ -72,6 +74,7 @@ int mph_exec_new(const struct mph_workload *w,
     }
     e->w = w;
     e->cfg = *cfg;
+    e->flags0 = cfg->open_flags;
     if (!e->cfg.reserve_bytes) {
         e->cfg.reserve_bytes = MPH_DEFAULT_RESERVE;
     }
@@ -157,6 +160,12 @@ static void options(const struct mph_exec *e, struct mp_options *opt)
     opt->vfs = e->cfg.vfs;
     opt->reserve_bytes = e->cfg.reserve_bytes;
     opt->mem = e->mem;
+    opt->flags = e->cfg.open_flags;
+}
+
+unsigned mph_exec_open_flags(const struct mph_exec *e)
+{
+    return e->cfg.open_flags;
 }
 
 size_t mph_exec_next(const struct mph_exec *e)
@@ -237,6 +246,7 @@ int mph_exec_create(struct mph_exec *e, int *create_rc, struct mph_diff *d)
     mph_diff_clear(d);
     mph_exec_close(e);
     drop_pending(e);
+    e->cfg.open_flags = e->flags0; /* a rerun starts in the first mode */
     options(e, &opt);
     *create_rc = mp_pager_create(e->path, e->cfg.page_size, &opt, &e->p);
     if (*create_rc != MP_OK) {
@@ -382,9 +392,11 @@ static int do_iterate(struct mph_exec *e, struct mph_diff *d)
 
 /*
  * Close and open again; sub-page allocators are rebuilt from their ids.
- * When this fails after the close, the ids are kept for a retry.
+ * When this fails after the close, the ids are kept for a retry. A switch
+ * opens in the other commit mode (flipped once per op: its retry keeps
+ * the mode).
  */
-static int do_reopen(struct mph_exec *e, bool crash)
+static int do_reopen(struct mph_exec *e, bool crash, bool flip)
 {
     struct mp_options opt;
     uint64_t **ids = NULL;
@@ -424,6 +436,10 @@ static int do_reopen(struct mph_exec *e, bool crash)
 reopen:
     mph_exec_close(e);
     closed = true;
+    if (flip && !e->flipped) {
+        e->cfg.open_flags ^= MP_OPEN_ONE_FLUSH;
+        e->flipped = true;
+    }
     if (crash && e->cfg.crash) {
         /* The machine lost power: reopen what its disk holds now. */
         const struct mp_vfs *vfs = e->cfg.vfs;
@@ -555,9 +571,11 @@ static int run_op(struct mph_exec *e, const struct mph_op *op,
     case MPH_OP_SYNC:
         return mp_pager_sync_pages(e->p, 0, 0);
     case MPH_OP_REOPEN:
-        return do_reopen(e, false);
+        return do_reopen(e, false, false);
+    case MPH_OP_SWITCH:
+        return do_reopen(e, false, true);
     case MPH_OP_CRASH:
-        return do_reopen(e, true);
+        return do_reopen(e, true, false);
     case MPH_OP_ITERATE:
         return do_iterate(e, d);
     case MPH_OP_GROW:
@@ -625,7 +643,8 @@ int mph_exec_retry(struct mph_exec *e, int *op_rc, struct mph_diff *d)
         return MP_EINVAL;
     }
     op = &e->w->ops[e->next - 1];
-    if (!e->p && op->kind != MPH_OP_REOPEN && op->kind != MPH_OP_CRASH) {
+    if (!e->p && op->kind != MPH_OP_REOPEN && op->kind != MPH_OP_CRASH &&
+        op->kind != MPH_OP_SWITCH) {
         return MP_EINVAL;
     }
     e->retrying = true;
@@ -645,6 +664,7 @@ int mph_exec_step(struct mph_exec *e, int *op_rc, struct mph_diff *d)
         return MP_EINVAL;
     }
     drop_pending(e);
+    e->flipped = false;
     op = &e->w->ops[e->next];
     rc = run_resolved(e, op, op_rc, d);
     if (rc != MP_OK) {
@@ -664,7 +684,8 @@ int mph_exec_step(struct mph_exec *e, int *op_rc, struct mph_diff *d)
     } else if (mph_op_commits(op->kind) && *op_rc == MP_OK) {
         e->uncommitted_crash = false;
     }
-    if (op->kind == MPH_OP_REOPEN && e->p && !e->uncommitted_crash) {
+    if ((op->kind == MPH_OP_REOPEN || op->kind == MPH_OP_SWITCH) && e->p &&
+        !e->uncommitted_crash) {
         struct mp_recovery_info ri;
         mp_pager_recovery(e->p, &ri);
         if (ri.fallback) {

@@ -274,8 +274,10 @@ static int make_image(const struct mph_explorer *x, faultfs *fs,
 
 static unsigned outcome_class(const struct mph_verdict *v)
 {
+    /* 2 bits of match, 3 of reason (0-5 since the one-flush reasons),
+     * 1 of copy: 64 classes. */
     unsigned m = (unsigned)(v->match + 1) & 3;
-    return (m << 3) | ((unsigned)v->reason & 3) << 1 |
+    return (m << 4) | ((unsigned)v->reason & 7) << 1 |
            ((unsigned)v->chosen_copy & 1);
 }
 
@@ -289,17 +291,24 @@ static void count(struct mph_explorer *x, const struct mph__expect *e,
             x->st.fallback_torn++;
         } else if (v->reason == MP_RECOVERY_BAD_SELECTED) {
             x->st.fallback_bad++;
+        } else if (v->reason == MP_RECOVERY_ONE_FLUSH_FALLBACK) {
+            x->st.fallback_one_flush++;
         }
+    }
+    if (v->reason == MP_RECOVERY_ONE_FLUSH && v->match != MPH_MATCH_ABSENT) {
+        x->st.one_flush++;
     }
     if (v->match == MPH_MATCH_ABSENT) {
         x->st.absent++;
-    } else if (e->prev && v->match == MPH_MATCH_PREV) {
+    } else if ((e->prev && v->match == MPH_MATCH_PREV) ||
+               (e->failed && v->match == MPH_MATCH_CUR)) {
         x->st.rolled_back++;
     } else if (e->prev && v->match == MPH_MATCH_CUR) {
         x->st.held++;
     }
     if (e->flags & MPH_ORACLE_PROTECTED_COMMIT) {
-        if (v->match == MPH_MATCH_PREV) {
+        if (v->match == MPH_MATCH_PREV ||
+            (e->failed && v->match == MPH_MATCH_CUR)) {
             x->st.protected_old++;
         } else if (v->match == MPH_MATCH_CUR) {
             x->st.protected_new++;
@@ -313,7 +322,7 @@ static void count(struct mph_explorer *x, const struct mph__expect *e,
     }
 }
 /* The outcome classes already seen for the op in flight at e. */
-static uint32_t *seen_for(struct mph_explorer *x, const struct mph__expect *e,
+static uint64_t *seen_for(struct mph_explorer *x, const struct mph__expect *e,
                           const struct mph__site *site)
 {
     size_t i = 2 * (size_t)(e->op + 1) + (site->gap ? 1 : 0);
@@ -353,7 +362,7 @@ static int explore_site(struct mph_explorer *x, const struct mph_workload *w,
         mph__mix(mph__mix(wl->hash, site->gap + 2 * site->fault), site->k),
         (uint64_t)site->persist);
     uint64_t total;
-    uint32_t *seen, none = 0;
+    uint64_t *seen, none = 0;
     bool go_on = true;
     int rc;
 
@@ -384,9 +393,7 @@ static int explore_site(struct mph_explorer *x, const struct mph_workload *w,
     } else {
         x->st.sites_sampled++;
     }
-    memset(&oc, 0, sizeof(oc));
-    oc.path = MPH__PATH;
-    oc.page_size = g->ps;
+    mph__oracle_config(g, &e, &oc);
     total = plan.exhaustive + plan.pages + plan.random;
     for (uint64_t j = 0; j < total && (j ? !mph__out_of_budget(x) : !x->stop);
          j++) {
@@ -413,7 +420,7 @@ static int explore_site(struct mph_explorer *x, const struct mph_workload *w,
             v.match != MPH_MATCH_ABSENT) {
             /* First state of this outcome here: the costly rules too. The
              * first check only read the image, so it is still as made. */
-            *seen |= 1u << cls;
+            *seen |= 1ull << cls;
             flags |= x->cfg.checker != MPH_EVERY_OFF ? MPH_ORACLE_CHECKER : 0;
             flags |= x->cfg.life != MPH_EVERY_OFF ? MPH_ORACLE_LIFE : 0;
             rc = mph_oracle_check(&oc, faultfs_vfs(img), g->m, e.prev, e.cur,
@@ -459,13 +466,13 @@ static int damage_site(struct mph_explorer *x, const struct mph_workload *w,
                        uint64_t site_seed, struct mph__wl *wl)
 {
     struct mph_oracle_config oc;
+    struct mph__expect e;
     const struct mph_state *cur = mph_model_state(g->m, (size_t)site->k);
     uint64_t pages = cur->page_count < 16 ? cur->page_count : 16;
     int rc = MP_OK;
 
-    memset(&oc, 0, sizeof(oc));
-    oc.path = MPH__PATH;
-    oc.page_size = g->ps;
+    mph__expect_at(w, g, site, &e);
+    mph__oracle_config(g, &e, &oc);
     for (unsigned t = 0;
          t < x->cfg.damage && rc == MP_OK && pages && !mph__out_of_budget(x);
          t++) {
@@ -617,7 +624,7 @@ static int ensure_seen(struct mph_explorer *x, size_t nops)
 {
     size_t need = 2 * (nops + 2);
     if (need > x->seen_cap) {
-        uint32_t *s = realloc(x->seen, need * sizeof(*s));
+        uint64_t *s = realloc(x->seen, need * sizeof(*s));
         if (!s) {
             return MP_ENOMEM;
         }
@@ -803,7 +810,10 @@ static int size_tok(const char *s, size_t len, uint64_t page, uint64_t *out)
 static int add_cell(struct mph_cell *cells, size_t *n, const struct mph_cell *c)
 {
     for (size_t i = 0; i < *n; i++) {
-        if (memcmp(&cells[i], c, sizeof(*c)) == 0) {
+        const struct mph_cell *o = &cells[i];
+        if (o->page_size == c->page_size && o->sector == c->sector &&
+            o->fs_page == c->fs_page && o->garbage == c->garbage &&
+            o->one_flush == c->one_flush) {
             return MP_OK; /* "page" equal to a listed size: once */
         }
     }
@@ -814,9 +824,53 @@ static int add_cell(struct mph_cell *cells, size_t *n, const struct mph_cell *c)
     return MP_OK;
 }
 
+/* Add geometry c once per mode in modes (two-barrier first). */
+static int add_modes(struct mph_cell *cells, size_t *n, struct mph_cell c,
+                     unsigned modes)
+{
+    for (int one = 0; one < 2; one++) {
+        if (modes & (one ? MPH_MODE_ONE : MPH_MODE_TWO)) {
+            c.one_flush = one != 0;
+            if (add_cell(cells, n, &c) != MP_OK) {
+                return MP_EINVAL;
+            }
+        }
+    }
+    return MP_OK;
+}
+
+int mph_modes_parse(const char *s, unsigned *modes)
+{
+    if (strcmp(s, "two") == 0) {
+        *modes = MPH_MODE_TWO;
+    } else if (strcmp(s, "one") == 0) {
+        *modes = MPH_MODE_ONE;
+    } else if (strcmp(s, "both") == 0) {
+        *modes = MPH_MODE_BOTH;
+    } else {
+        return MP_EINVAL;
+    }
+    return MP_OK;
+}
+
+/* Whether field f (len l) is the word kw. */
+static bool word_is(const char *f, size_t l, const char *kw)
+{
+    return l == strlen(kw) && memcmp(f, kw, l) == 0;
+}
+
 int mph_cells_parse(const char *spec, struct mph_cell *cells, size_t *n)
 {
+    return mph_cells_parse_modes(spec, MPH_MODE_BOTH, cells, n);
+}
+
+int mph_cells_parse_modes(const char *spec, unsigned modes,
+                          struct mph_cell *cells, size_t *n)
+{
     *n = 0;
+    if (!(modes & MPH_MODE_BOTH)) {
+        return MP_EINVAL;
+    }
     if (strcmp(spec, "full") == 0) {
         static const uint32_t pages[] = { 1024, 4096, 65536 };
         for (size_t p = 0; p < 3; p++) {
@@ -831,7 +885,7 @@ int mph_cells_parse(const char *spec, struct mph_cell *cells, size_t *n)
                     c.fs_page = wbs[b];
                     c.garbage = true;
                     if (c.sector <= c.fs_page &&
-                        add_cell(cells, n, &c) != MP_OK) {
+                        add_modes(cells, n, c, modes) != MP_OK) {
                         return MP_EINVAL;
                     }
                 }
@@ -841,17 +895,18 @@ int mph_cells_parse(const char *spec, struct mph_cell *cells, size_t *n)
     }
     while (*spec) {
         const char *end = strchr(spec, ',');
-        const char *f[4];
+        const char *f[6];
         size_t len = end ? (size_t)(end - spec) : strlen(spec), nf = 0;
         uint64_t v[3];
+        unsigned cm = modes;
         struct mph_cell c;
         f[nf++] = spec;
-        for (size_t i = 0; i < len && nf < 4; i++) {
+        for (size_t i = 0; i < len && nf < 6; i++) {
             if (spec[i] == '/') {
                 f[nf++] = spec + i + 1;
             }
         }
-        if (nf < 3) {
+        if (nf < 3 || nf > 5) {
             return MP_EINVAL;
         }
         memset(&c, 0, sizeof(c));
@@ -863,18 +918,25 @@ int mph_cells_parse(const char *spec, struct mph_cell *cells, size_t *n)
                 return MP_EINVAL;
             }
         }
-        if (nf == 4) {
-            size_t l4 = (size_t)(spec + len - f[3]);
-            if (l4 != 9 || memcmp(f[3], "nogarbage", 9) != 0) {
+        /* Then optionally "nogarbage", optionally a mode, in that order. */
+        for (size_t i = 3; i < nf; i++) {
+            const char *e2 = i + 1 < nf ? f[i + 1] - 1 : spec + len;
+            size_t l = (size_t)(e2 - f[i]);
+            if (i == 3 && word_is(f[i], l, "nogarbage")) {
+                c.garbage = false;
+            } else if (i + 1 == nf && word_is(f[i], l, "two")) {
+                cm = MPH_MODE_TWO;
+            } else if (i + 1 == nf && word_is(f[i], l, "one")) {
+                cm = MPH_MODE_ONE;
+            } else {
                 return MP_EINVAL;
             }
-            c.garbage = false;
         }
         c.page_size = (size_t)v[0];
         c.sector = (uint32_t)v[1];
         c.fs_page = (uint32_t)v[2];
         if (c.page_size < 1024 || c.sector > c.fs_page ||
-            add_cell(cells, n, &c) != MP_OK) {
+            add_modes(cells, n, c, cm) != MP_OK) {
             return MP_EINVAL;
         }
         spec += len;
@@ -904,7 +966,8 @@ void mph_cell_name(const struct mph_cell *c, char *buf, size_t len)
     }
     size_name(c->sector, b, sizeof(b));
     size_name(c->fs_page, d, sizeof(d));
-    snprintf(buf, len, "%s/%s/%s%s", a, b, d, c->garbage ? "" : "/nogarbage");
+    snprintf(buf, len, "%s/%s/%s%s/%s", a, b, d, c->garbage ? "" : "/nogarbage",
+             c->one_flush ? "one" : "two");
 }
 
 /* a - b for every counter (the cell's share of the totals). */
@@ -928,6 +991,8 @@ static void stats_sub(struct mph_explore_stats *out,
     SUB(fallback);
     SUB(fallback_torn);
     SUB(fallback_bad);
+    SUB(fallback_one_flush);
+    SUB(one_flush);
     SUB(protected_old);
     SUB(protected_new);
     SUB(rolled_back);
@@ -943,6 +1008,7 @@ static void stats_sub(struct mph_explore_stats *out,
     SUB(sites_total);
     SUB(sites_done);
     SUB(continuations);
+    SUB(continuations_switch);
     SUB(sites2);
     SUB(states2);
     SUB(violations2);
@@ -1000,6 +1066,7 @@ void mph_explorer_begin_cell(struct mph_explorer *x, const struct mph_cell *c,
     x->cfg.sector = c->sector;
     x->cfg.fs_page = c->fs_page;
     x->cfg.garbage = c->garbage;
+    x->cfg.one_flush = c->one_flush;
     x->st.seconds = now() - x->t0;
     x->at_cell_start = x->st;
     x->cell_deadline = seconds > 0 ? now() + seconds : 0;

@@ -29,6 +29,11 @@ struct mph__golden {
     /* Index of the workload's `crash` op (a two-crash run), or -1. Crash
      * points from that op on are counted on the restarted disk, from 0. */
     long crash_op;
+    /* The open flags of create (the cell's mode) and after each op (a
+     * `switch` flips MP_OPEN_ONE_FLUSH): the mode a crash's restart and
+     * the oracle open in. */
+    unsigned flags0;
+    unsigned *op_flags;
 };
 
 /*
@@ -85,7 +90,20 @@ struct mph__expect {
     long op; /* op in flight; -1 create; for a gap, the ops done - 1 */
     const struct mph_state *prev, *cur;
     unsigned flags; /* ALLOW_ABSENT, PROTECTED_COMMIT */
+    /* A fault site whose op failed: cur is S_{i-1}, the only state the
+     * disk may hold (prev NULL); counted as rolled back. */
+    bool failed;
+    /* The mode of the session in flight (after the op in flight, so a
+     * crash in a switch restarts in the new mode): the oracle's opens. */
+    unsigned open_flags;
 };
+
+/* The open flags a config's runs create with (its commit mode). */
+unsigned mph__mode_flags(const struct mph_explore_config *cfg);
+/* An oracle config for the images of a site with expectation e. */
+void mph__oracle_config(const struct mph__golden *g,
+                        const struct mph__expect *e,
+                        struct mph_oracle_config *oc);
 
 int mph__fs_new(const struct mph_explore_config *cfg, size_t trace_max,
                 faultfs **out);

@@ -34,6 +34,21 @@ int mph__fs_new(const struct mph_explore_config *cfg, size_t trace_max,
     return faultfs_new(&fc, out);
 }
 
+unsigned mph__mode_flags(const struct mph_explore_config *cfg)
+{
+    return cfg->one_flush ? MP_OPEN_ONE_FLUSH : 0;
+}
+
+void mph__oracle_config(const struct mph__golden *g,
+                        const struct mph__expect *e,
+                        struct mph_oracle_config *oc)
+{
+    memset(oc, 0, sizeof(*oc));
+    oc->path = MPH__PATH;
+    oc->page_size = g->ps;
+    oc->open_flags = e->open_flags;
+}
+
 size_t mph__page_size(const struct mph_workload *w, size_t dflt)
 {
     const char *v = mph_workload_directive(w, "page_size");
@@ -46,6 +61,7 @@ void mph__golden_free(struct mph__golden *g)
     free(g->op_end);
     free(g->op_rc);
     free(g->call_kind);
+    free(g->op_flags);
     memset(g, 0, sizeof(*g));
 }
 
@@ -138,7 +154,9 @@ int mph__golden_run2(const struct mph_explore_config *cfg,
     }
     g->op_end = calloc(w->nops + 1, sizeof(*g->op_end));
     g->op_rc = calloc(w->nops + 1, sizeof(*g->op_rc));
-    if (!g->op_end || !g->op_rc) {
+    g->op_flags = calloc(w->nops + 1, sizeof(*g->op_flags));
+    g->flags0 = mph__mode_flags(cfg);
+    if (!g->op_end || !g->op_rc || !g->op_flags) {
         rc = MP_ENOMEM;
         goto out;
     }
@@ -157,6 +175,7 @@ int mph__golden_run2(const struct mph_explore_config *cfg,
     ec.vfs = fs ? faultfs_vfs(fs) : NULL;
     ec.path = MPH__PATH;
     ec.page_size = g->ps;
+    ec.open_flags = g->flags0;
     if (r) {
         ec.crash = restart;
         ec.crash_ctx = r;
@@ -187,6 +206,7 @@ int mph__golden_run2(const struct mph_explore_config *cfg,
             rc = MP_OK;
         }
         g->op_end[g->nops] = faultfs_point_count(dev(fs, r));
+        g->op_flags[g->nops] = mph_exec_open_flags(e);
         if (g->diff.rule != MPH_RULE_NONE) {
             g->failed_op = (long)g->nops;
         }
@@ -225,8 +245,23 @@ static void in_flight(const struct mph_workload *w, const struct mph__golden *g,
     }
 }
 
+static void expect_at(const struct mph_workload *w, const struct mph__golden *g,
+                      const struct mph__site *site, struct mph__expect *e);
+
 void mph__expect_at(const struct mph_workload *w, const struct mph__golden *g,
                     const struct mph__site *site, struct mph__expect *e)
+{
+    expect_at(w, g, site, e);
+    e->open_flags = e->op >= 0 && (size_t)e->op < g->nops && g->op_flags
+                        ? g->op_flags[e->op]
+                        : g->flags0;
+    if (e->op >= 0 && (size_t)e->op >= g->nops && g->nops && g->op_flags) {
+        e->open_flags = g->op_flags[g->nops - 1];
+    }
+}
+
+static void expect_at(const struct mph_workload *w, const struct mph__golden *g,
+                      const struct mph__site *site, struct mph__expect *e)
 {
     memset(e, 0, sizeof(*e));
     if (site->fault) {
@@ -235,7 +270,14 @@ void mph__expect_at(const struct mph_workload *w, const struct mph__golden *g,
             e->cur = mph_model_state(g->m, 0);
             e->flags = MPH_ORACLE_ALLOW_ABSENT;
         } else if ((size_t)site->affected < g->nops) {
+            /* The op failed (rule "fault" checks that): pager.h promises
+             * the disk then holds the state before the call, whatever the
+             * failed sync wrote (the previous record put back, a one-flush
+             * copy invalidated), and the crash comes after that. */
             in_flight(w, g, (size_t)site->affected, e);
+            e->cur = e->prev;
+            e->prev = NULL;
+            e->failed = true;
         } else {
             e->op = (long)g->nops - 1;
             e->cur = mph_model_state(g->m, g->nops);
@@ -393,6 +435,7 @@ static int crash_run(const struct mph_explore_config *cfg,
     ec.vfs = faultfs_vfs(fs);
     ec.path = MPH__PATH;
     ec.page_size = g->ps;
+    ec.open_flags = g->flags0;
     if (r) {
         ec.crash = restart;
         ec.crash_ctx = r;
@@ -575,6 +618,7 @@ int mph__write_repro(const struct mph_explore_config *cfg,
     rc = setd(r, rc, "repro.fs_page", "%u", (unsigned)cfg->fs_page);
     rc = setd(r, rc, "repro.sector", "%u", (unsigned)cfg->sector);
     rc = setd(r, rc, "repro.garbage", "%d", cfg->garbage ? 1 : 0);
+    rc = setd(r, rc, "repro.mode", "%s", cfg->one_flush ? "one" : "two");
     mph__site_name(site, ' ', sname, sizeof(sname));
     rc = setd(r, rc, "repro.site", "%s", sname);
     rc = setd(r, rc, "repro.pattern", "%s", pattern ? pattern : "");
@@ -607,11 +651,11 @@ int mph__write_repro(const struct mph_explore_config *cfg,
         for (char *c = first; *c; c++) {
             *c = *c == ' ' ? '-' : *c;
         }
-        snprintf(path, pathlen, "%s/%s-%s-then-%s.wl", cfg->repro_dir, base,
-                 first, sname);
+        snprintf(path, pathlen, "%s/%s-%s-then-%s%s.wl", cfg->repro_dir, base,
+                 first, sname, cfg->one_flush ? "-one" : "");
     } else {
-        snprintf(path, pathlen, "%s/%s-%s%s.wl", cfg->repro_dir, base, sname,
-                 site->damaged ? "-damaged" : "");
+        snprintf(path, pathlen, "%s/%s-%s%s%s.wl", cfg->repro_dir, base, sname,
+                 site->damaged ? "-damaged" : "", cfg->one_flush ? "-one" : "");
     }
     f = fopen(path, "w");
     if (!f) {

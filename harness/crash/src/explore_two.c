@@ -21,7 +21,9 @@
 
 #include "explorer.h"
 
-/* w with its first crash op left out. */
+/* w with its crash ops left out, and a `switch` right after a crash op:
+ * that is the restarted machine's choice of mode, which the first machine
+ * (whose op in flight may come after it in w) never ran. */
 static int without_crash(const struct mph_workload *w,
                          struct mph_workload **out)
 {
@@ -29,7 +31,9 @@ static int without_crash(const struct mph_workload *w,
     int rc = mph_workload_new(&r);
     for (size_t i = 0; rc == MP_OK && i < w->nops; i++) {
         const struct mph_op *op = &w->ops[i];
-        if (op->kind != MPH_OP_CRASH) {
+        bool restart_mode = op->kind == MPH_OP_SWITCH && i > 0 &&
+                            w->ops[i - 1].kind == MPH_OP_CRASH;
+        if (op->kind != MPH_OP_CRASH && !restart_mode) {
             /* A workload without arguments has no args array: no
              * pointer arithmetic on NULL (UBSan). */
             rc = mph_workload_add(
@@ -91,16 +95,34 @@ static int copy_op(struct mph_workload *r, const struct mph_workload *w,
                             op->nargs);
 }
 
+/* The crash op, and a switch after it if flip. */
+static int add_crash(struct mph_workload *r, bool flip)
+{
+    struct mph_op op;
+    int rc;
+    memset(&op, 0, sizeof(op));
+    op.kind = MPH_OP_CRASH;
+    rc = mph_workload_add(r, &op, NULL, 0);
+    if (rc == MP_OK && flip) {
+        op.kind = MPH_OP_SWITCH;
+        rc = mph_workload_add(r, &op, NULL, 0);
+    }
+    return rc;
+}
+
 static bool subpage_op(int kind)
 {
     return kind == MPH_OP_SALLOC || kind == MPH_OP_SALLOC_BULK ||
            kind == MPH_OP_SFREE || kind == MPH_OP_SFREE_BULK;
 }
 
-/* w2 for a recovery that holds the first `keep` ops of w. */
+/* w2 for a recovery that holds the first `keep` ops of w; with flip, the
+ * restarted machine reopens in the other commit mode (a `switch` right
+ * after the crash), so its first commit meets the recovered file in the
+ * mode it was not written in. */
 static int build_w2(const struct mph_explore_config *cfg,
                     const struct mph_workload *w, size_t keep, size_t ps,
-                    struct mph_workload **out)
+                    bool flip, struct mph_workload **out)
 {
     struct mph_workload *r = NULL;
     struct mph_op op;
@@ -119,18 +141,14 @@ static int build_w2(const struct mph_explore_config *cfg,
             return MP_OK; /* not continued: slot state is in memory */
         }
         if (i == keep) {
-            memset(&op, 0, sizeof(op));
-            op.kind = MPH_OP_CRASH;
-            rc = mph_workload_add(r, &op, NULL, 0);
+            rc = add_crash(r, flip);
         }
         if (rc == MP_OK) {
             rc = copy_op(r, w, i);
         }
     }
     if (rc == MP_OK && keep >= end) {
-        memset(&op, 0, sizeof(op));
-        op.kind = MPH_OP_CRASH;
-        rc = mph_workload_add(r, &op, NULL, 0);
+        rc = add_crash(r, flip);
     }
     /* The probe: a new protected page, committed once. */
     if (rc == MP_OK) {
@@ -194,18 +212,26 @@ int mph__continue(struct mph_explorer *x, const struct mph_workload *w,
     struct mph__site s1 = *site;
     struct mph_oracle_config oc;
     char first[64];
-    uint64_t n, take, images;
+    uint64_t n, take, images, h = 0;
     size_t keep;
+    bool flip;
     int rc;
 
     mph__expect_at(w, g, site, &e);
     keep = site->gap ? (size_t)site->k
                      : (size_t)e.op + (match == MPH_MATCH_CUR ? 1 : 0);
-    rc = build_w2(&x->cfg, w, keep, g->ps, &w2);
+    /* Half of the continuations (by site and pattern) restart in the
+     * other commit mode. */
+    for (const char *c = pattern; *c; c++) {
+        h = mph__mix(h, (unsigned char)*c);
+    }
+    flip = mph__mix(mph__mix(wl->hash, site->k + 2 * site->gap), h) & 1;
+    rc = build_w2(&x->cfg, w, keep, g->ps, flip, &w2);
     if (rc != MP_OK || !w2) {
         return rc;
     }
     x->st.continuations++;
+    x->st.continuations_switch += flip;
     mph__site_name(&s1, ' ', first, sizeof(first));
     rc = mph__restart_init(&x->cfg, w2, &s1, pattern, &r, &g2);
     if (rc != MP_OK) {
@@ -228,9 +254,6 @@ int mph__continue(struct mph_explorer *x, const struct mph_workload *w,
     take = x->cfg.crash2_sites && x->cfg.crash2_sites < n ? x->cfg.crash2_sites
                                                           : n;
     images = x->cfg.max_images / 32 > 8 ? x->cfg.max_images / 32 : 8;
-    memset(&oc, 0, sizeof(oc));
-    oc.path = MPH__PATH;
-    oc.page_size = g2.ps;
     for (uint64_t t = 0; t < take && rc == MP_OK && !mph__out_of_budget(x);
          t++) {
         struct mph__site s;
@@ -251,6 +274,7 @@ int mph__continue(struct mph_explorer *x, const struct mph_workload *w,
             continue;
         }
         mph__expect_at(w2, &g2, &s, &e);
+        mph__oracle_config(&g2, &e, &oc);
         rc = faultfs_image_count(fs, FAULTFS_SPACE_TORN, &count);
         if (rc == MP_ELIMIT) {
             count = UINT64_MAX;
@@ -290,7 +314,12 @@ int mph__continue(struct mph_explorer *x, const struct mph_workload *w,
                     x->st.fallback++;
                     x->st.fallback_torn += v.reason == MP_RECOVERY_TORN_RECORD;
                     x->st.fallback_bad += v.reason == MP_RECOVERY_BAD_SELECTED;
+                    x->st.fallback_one_flush +=
+                        v.reason == MP_RECOVERY_ONE_FLUSH_FALLBACK;
                 }
+                x->st.one_flush += v.open_rc == MP_OK &&
+                                   v.match != MPH_MATCH_ABSENT &&
+                                   v.reason == MP_RECOVERY_ONE_FLUSH;
                 if (v.diff.rule != MPH_RULE_NONE) {
                     rc = mph__violation(x, w2, name, &g2, &s, img, &v.diff, wl);
                     faultfs_free(img);

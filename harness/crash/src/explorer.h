@@ -28,7 +28,7 @@ struct mph_explorer {
     uint64_t site_seq;
     /* Outcome classes seen per op in flight and gap (index 2 * (op + 1)
      * + gap), for the costly rules: sites are visited out of order. */
-    uint32_t *seen;
+    uint64_t *seen;
     size_t seen_cap;
     double t0, last_progress;
     bool stop;

@@ -101,6 +101,7 @@ struct gen {
     struct vec pfreed;        /* refs of freed protected pages */
     struct vec sub, sub_size; /* refs of live sub-page slots, their size */
     struct vec args;
+    unsigned reopens; /* every second reopen is a switch of commit mode */
     int rc;
 };
 
@@ -350,7 +351,7 @@ static void gen_write(struct gen *g)
 static void gen_simple(struct gen *g, int kind)
 {
     struct mph_op op = new_op(kind);
-    if (kind == MPH_OP_REOPEN) {
+    if (kind == MPH_OP_REOPEN || kind == MPH_OP_SWITCH) {
         for (size_t i = 0; i < g->staged.n; i++) {
             g->staged.v[i] = 0;
         }
@@ -579,7 +580,9 @@ int mph_gen_workload(const struct mph_gen_params *p, struct mph_workload **out)
             gen_simple(&g, MPH_OP_SYNC);
             break;
         case MPH_MIX_REOPEN:
-            gen_simple(&g, MPH_OP_REOPEN);
+            /* No random draw: the workloads of a seed stay the same but
+             * for every second reopen, which reopens in the other mode. */
+            gen_simple(&g, g.reopens++ % 2 ? MPH_OP_SWITCH : MPH_OP_REOPEN);
             break;
         case MPH_MIX_ITERATE:
             gen_simple(&g, MPH_OP_ITERATE);

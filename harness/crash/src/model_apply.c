@@ -201,6 +201,7 @@ void mph_model_expect(const struct mph_model *m, const struct mph_op *op,
         break;
     case MPH_OP_SYNC:
     case MPH_OP_REOPEN:
+    case MPH_OP_SWITCH:
     case MPH_OP_CRASH:
     case MPH_OP_ITERATE:
         add(rc, n, MP_OK);
@@ -390,6 +391,7 @@ static int apply_ok(struct mph_model *m, const struct mph_op *op,
         }
         return MP_OK;
     case MPH_OP_REOPEN:
+    case MPH_OP_SWITCH:
     case MPH_OP_CRASH:
         /* A write in progress does not survive close. */
         for (uint64_t s = 0; s < m->nslots; s++) {

@@ -17,6 +17,7 @@ static void options(const struct mph_oracle_config *cfg,
     uint64_t room = pages * (uint64_t)cfg->page_size * 8;
     mp_options_init(opt);
     opt->vfs = vfs;
+    opt->flags = cfg->open_flags;
     opt->reserve_bytes =
         cfg->reserve_bytes ? cfg->reserve_bytes : MPH_DEFAULT_RESERVE;
     /* Rule 6 grows the file (doubling, maybe twice): leave it room. */

@@ -101,9 +101,7 @@ static int replay_two(const struct mph_explore_config *cfg,
         goto out;
     }
     mph__expect_at(w2, &g2, site, &e);
-    memset(&oc, 0, sizeof(oc));
-    oc.path = MPH__PATH;
-    oc.page_size = g2.ps;
+    mph__oracle_config(&g2, &e, &oc);
     rc = mph_oracle_check(&oc, faultfs_vfs(img), g2.m, e.prev, e.cur,
                           e.flags | MPH_ORACLE_CHECKER | MPH_ORACLE_LIFE, v);
 out:
@@ -179,6 +177,16 @@ int mph_explore_replay(const struct mph_workload *repro, const char *image_path,
     if (num(repro, "repro.garbage", &x)) {
         cfg.garbage = x != 0;
     }
+    if (mph_workload_directive(repro, "repro.mode")) {
+        /* The commit mode the file was created in (the cell's). */
+        const char *m = mph_workload_directive(repro, "repro.mode");
+        if (strcmp(m, "one") != 0 && strcmp(m, "two") != 0) {
+            snprintf(v->diff.what, sizeof(v->diff.what),
+                     "bad repro.mode '%s' (one or two)", m);
+            return MP_EINVAL;
+        }
+        cfg.one_flush = strcmp(m, "one") == 0;
+    }
     if (mph_workload_directive(repro, "repro.first")) {
         return replay_two(&cfg, repro, &site, image_path, v);
     }
@@ -213,9 +221,7 @@ int mph_explore_replay(const struct mph_workload *repro, const char *image_path,
         goto out;
     }
     mph__expect_at(repro, &g, &site, &e);
-    memset(&oc, 0, sizeof(oc));
-    oc.path = MPH__PATH;
-    oc.page_size = g.ps;
+    mph__oracle_config(&g, &e, &oc);
     if (mph_workload_directive(repro, "repro.damage")) {
         /* A bit flipped in the clean image: damage beyond the model. */
         uint64_t off;

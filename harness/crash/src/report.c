@@ -29,6 +29,46 @@ static uint64_t applicable(const struct mph_explore_stats *s)
     return s->workloads_total - s->workloads_na - s->workloads_refused;
 }
 
+/* The counters of every finished cell in one mode, summed; ncells gets
+ * how many cells that is. */
+static void mode_sum(const struct mph_explorer *x, bool one,
+                     struct mph_explore_stats *m, size_t *ncells)
+{
+    memset(m, 0, sizeof(*m));
+    *ncells = 0;
+    for (size_t i = 0; i < x->ncells; i++) {
+        const struct mph_explore_stats *c = &x->cells[i].st;
+        if (x->cells[i].cell.one_flush != one) {
+            continue;
+        }
+        (*ncells)++;
+#define ADD(f) m->f += c->f
+        ADD(workloads);
+        ADD(workloads_total);
+        ADD(workloads_na);
+        ADD(workloads_refused);
+        ADD(states);
+        ADD(states2);
+        ADD(violations);
+        ADD(violations2);
+        ADD(fallback);
+        ADD(fallback_torn);
+        ADD(fallback_bad);
+        ADD(fallback_one_flush);
+        ADD(one_flush);
+        ADD(protected_old);
+        ADD(protected_new);
+        ADD(damaged);
+        ADD(seconds);
+#undef ADD
+    }
+}
+
+static const char *mode_name(bool one)
+{
+    return one ? "one" : "two";
+}
+
 bool mph__all_ran(const struct mph_explore_stats *s)
 {
     return ran(s) >= applicable(s);
@@ -47,17 +87,41 @@ void mph_explorer_summary(const struct mph_explorer *x, FILE *f)
     for (size_t i = 0; i < x->ncells; i++) {
         const struct mph_cell_result *c = &x->cells[i];
         const struct mph_explore_stats *cs = &c->st;
-        fprintf(
-            f,
-            "  cell %-16s workloads %" PRIu64 "/%" PRIu64
-            " run, states %" PRIu64 " (%" PRIu64
-            " after a second crash), violations %" PRIu64 ", fallback %" PRIu64
-            ", protected old/new %" PRIu64 "/%" PRIu64 ", %.1f s, %s\n",
-            c->name, ran(cs), applicable(cs), cs->states, cs->states2,
-            cs->violations, cs->fallback, cs->protected_old, cs->protected_new,
-            cs->seconds,
-            strcmp(c->status, "refused") == 0 ? "refused at create (MP_EDEVICE)"
-                                              : c->status);
+        fprintf(f,
+                "  cell %-18s workloads %" PRIu64 "/%" PRIu64
+                " run, states %" PRIu64 " (%" PRIu64
+                " after a second crash), violations %" PRIu64
+                ", fallback %" PRIu64 ", one-flush %" PRIu64
+                ", protected old/new %" PRIu64 "/%" PRIu64 ", %.1f s, %s\n",
+                c->name, ran(cs), applicable(cs), cs->states, cs->states2,
+                cs->violations, cs->fallback, cs->one_flush, cs->protected_old,
+                cs->protected_new, cs->seconds,
+                strcmp(c->status, "refused") == 0
+                    ? "refused at create (MP_EDEVICE)"
+                    : c->status);
+    }
+    for (int one = 0; one < 2; one++) {
+        struct mph_explore_stats m;
+        size_t nc;
+        mode_sum(x, one != 0, &m, &nc);
+        if (!nc) {
+            continue;
+        }
+        fprintf(f,
+                "  mode %-11s %zu cell%s, states %" PRIu64 " (%" PRIu64
+                " after a second crash, %" PRIu64
+                " damaged), violations %" PRIu64 ", fallback %" PRIu64
+                " (%" PRIu64 " torn record, %" PRIu64 " bad selected, %" PRIu64
+                " one-flush fallback), one-flush "
+                "%" PRIu64 ", protected old/new %" PRIu64 "/%" PRIu64
+                ", %.1f s = %.0f states/s%s\n",
+                mode_name(one != 0), nc, nc == 1 ? "" : "s", m.states,
+                m.states2, m.damaged, m.violations, m.fallback, m.fallback_torn,
+                m.fallback_bad, m.fallback_one_flush, m.one_flush,
+                m.protected_old, m.protected_new, m.seconds, rate(&m),
+                one && m.states && !m.fallback_one_flush
+                    ? "  WARNING: one-flush fallback never exercised"
+                    : "");
     }
     fprintf(f,
             "  workloads        %" PRIu64 "/%" PRIu64 " run (%" PRIu64
@@ -84,18 +148,25 @@ void mph_explorer_summary(const struct mph_explorer *x, FILE *f)
     fprintf(
         f,
         "  fallback         %" PRIu64 " states used the alternate "
-        "metadata copy (%" PRIu64 " torn record, %" PRIu64 " bad selected)%s\n",
-        s->fallback, s->fallback_torn, s->fallback_bad,
+        "metadata copy (%" PRIu64 " torn record, %" PRIu64 " bad selected, "
+        "%" PRIu64 " one-flush fallback)%s\n",
+        s->fallback, s->fallback_torn, s->fallback_bad, s->fallback_one_flush,
         s->states && !s->fallback ? "  WARNING: fallback never exercised" : "");
+    fprintf(f,
+            "  one-flush        %" PRIu64 " states took the newer one-flush "
+            "copy past the record (reason ONE_FLUSH)\n",
+            s->one_flush);
     fprintf(f,
             "  protected        %" PRIu64 " old, %" PRIu64
             " new (commits in flight)\n",
             s->protected_old, s->protected_new);
     fprintf(f,
             "  second crash     %" PRIu64
-            " recovered states continued, %" PRIu64 " sites, %" PRIu64
+            " recovered states continued (%" PRIu64
+            " restarted in the other mode), %" PRIu64 " sites, %" PRIu64
             " states, %" PRIu64 " violations\n",
-            s->continuations, s->sites2, s->states2, s->violations2);
+            s->continuations, s->continuations_switch, s->sites2, s->states2,
+            s->violations2);
     fprintf(f,
             "  damaged          %" PRIu64 " clean images with a bit flipped "
             "(beyond the crash model: open fails or a committed state)\n",
@@ -184,16 +255,17 @@ int mph_explorer_json(const struct mph_explorer *x, FILE *f)
         fprintf(f, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", mph_rule_name(r),
                 s->by_rule[r]);
     }
-    fprintf(f,
-            "},\"fallback\":%" PRIu64 ",\"fallback_torn_record\":%" PRIu64
-            ",\"fallback_bad_selected\":%" PRIu64 ",\"protected_old\":%" PRIu64
-            ",\"protected_new\":%" PRIu64 ",\"rolled_back\":%" PRIu64
-            ",\"held\":%" PRIu64 ",\"absent\":%" PRIu64
-            ",\"checker_runs\":%" PRIu64 ",\"life_runs\":%" PRIu64
-            ",\"stopped\":",
-            s->fallback, s->fallback_torn, s->fallback_bad, s->protected_old,
-            s->protected_new, s->rolled_back, s->held, s->absent,
-            s->checker_runs, s->life_runs);
+    fprintf(
+        f,
+        "},\"fallback\":%" PRIu64 ",\"fallback_torn_record\":%" PRIu64
+        ",\"fallback_bad_selected\":%" PRIu64 ",\"fallback_one_flush\":%" PRIu64
+        ",\"one_flush\":%" PRIu64 ",\"protected_old\":%" PRIu64
+        ",\"protected_new\":%" PRIu64 ",\"rolled_back\":%" PRIu64
+        ",\"held\":%" PRIu64 ",\"absent\":%" PRIu64 ",\"checker_runs\":%" PRIu64
+        ",\"life_runs\":%" PRIu64 ",\"stopped\":",
+        s->fallback, s->fallback_torn, s->fallback_bad, s->fallback_one_flush,
+        s->one_flush, s->protected_old, s->protected_new, s->rolled_back,
+        s->held, s->absent, s->checker_runs, s->life_runs);
     jstr(f, s->stopped);
     fprintf(f,
             ",\"workloads_total\":%" PRIu64 ",\"workloads_run\":%" PRIu64
@@ -201,14 +273,15 @@ int mph_explorer_json(const struct mph_explorer *x, FILE *f)
             ",\"workloads_refused\":%" PRIu64 ",\"workloads_cut\":%" PRIu64
             ",\"all_ran\":%s,\"sites_total\":%" PRIu64
             ",\"sites_done\":%" PRIu64 ",\"continuations\":%" PRIu64
-            ",\"sites2\":%" PRIu64 ",\"states2\":%" PRIu64
-            ",\"violations2\":%" PRIu64 ",\"crash2_every\":%u"
+            ",\"continuations_switch\":%" PRIu64 ",\"sites2\":%" PRIu64
+            ",\"states2\":%" PRIu64 ",\"violations2\":%" PRIu64
+            ",\"crash2_every\":%u"
             ",\"damaged\":%" PRIu64,
             s->workloads_total, ran(s), applicable(s), s->workloads_na,
             s->workloads_refused, s->workloads_cut,
             mph__all_ran(s) ? "true" : "false", s->sites_total, s->sites_done,
-            s->continuations, s->sites2, s->states2, s->violations2,
-            x->cfg.crash2_every, s->damaged);
+            s->continuations, s->continuations_switch, s->sites2, s->states2,
+            s->violations2, x->cfg.crash2_every, s->damaged);
     fprintf(f,
             ",\"rules_checked\":{\"open\":%" PRIu64 ",\"atomicity\":%" PRIu64
             ",\"protected\":%" PRIu64 ",\"structure\":%" PRIu64
@@ -223,9 +296,10 @@ int mph_explorer_json(const struct mph_explorer *x, FILE *f)
         jstr(f, c->name);
         fprintf(f,
                 ",\"page_size\":%zu,\"sector\":%u,\"fs_page\":%u,"
-                "\"garbage\":%s,\"status\":",
+                "\"garbage\":%s,\"mode\":\"%s\",\"status\":",
                 c->cell.page_size, (unsigned)c->cell.sector,
-                (unsigned)c->cell.fs_page, c->cell.garbage ? "true" : "false");
+                (unsigned)c->cell.fs_page, c->cell.garbage ? "true" : "false",
+                mode_name(c->cell.one_flush));
         jstr(f, c->status);
         fprintf(
             f,
@@ -233,19 +307,47 @@ int mph_explorer_json(const struct mph_explorer *x, FILE *f)
             ",\"workloads_refused\":%" PRIu64 ",\"workloads_cut\":%" PRIu64
             ",\"states\":%" PRIu64 ",\"states2\":%" PRIu64
             ",\"violations\":%" PRIu64 ",\"violations2\":%" PRIu64
-            ",\"fallback\":%" PRIu64 ",\"protected_old\":%" PRIu64
-            ",\"protected_new\":%" PRIu64 ",\"checker_runs\":%" PRIu64
-            ",\"life_runs\":%" PRIu64 ",\"seconds\":%.3f"
+            ",\"fallback\":%" PRIu64 ",\"fallback_torn_record\":%" PRIu64
+            ",\"fallback_bad_selected\":%" PRIu64
+            ",\"fallback_one_flush\":%" PRIu64 ",\"one_flush\":%" PRIu64
+            ",\"protected_old\":%" PRIu64 ",\"protected_new\":%" PRIu64
+            ",\"checker_runs\":%" PRIu64 ",\"life_runs\":%" PRIu64
+            ",\"seconds\":%.3f"
             ",\"violations_by_rule\":{",
             ran(cs), applicable(cs), cs->workloads_refused, cs->workloads_cut,
             cs->states, cs->states2, cs->violations, cs->violations2,
-            cs->fallback, cs->protected_old, cs->protected_new,
-            cs->checker_runs, cs->life_runs, cs->seconds);
+            cs->fallback, cs->fallback_torn, cs->fallback_bad,
+            cs->fallback_one_flush, cs->one_flush, cs->protected_old,
+            cs->protected_new, cs->checker_runs, cs->life_runs, cs->seconds);
         for (int r = 1; r < MPH_RULE__COUNT; r++) {
             fprintf(f, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", mph_rule_name(r),
                     cs->by_rule[r]);
         }
         fputs("}}", f);
+    }
+    fprintf(f, "],\"modes\":[");
+    for (int one = 0, k = 0; one < 2; one++) {
+        struct mph_explore_stats m;
+        size_t nc;
+        mode_sum(x, one != 0, &m, &nc);
+        if (!nc) {
+            continue;
+        }
+        fprintf(f,
+                "%s{\"mode\":\"%s\",\"cells\":%zu,\"workloads_run\":%" PRIu64
+                ",\"workloads_applicable\":%" PRIu64 ",\"states\":%" PRIu64
+                ",\"states2\":%" PRIu64 ",\"damaged\":%" PRIu64
+                ",\"violations\":%" PRIu64 ",\"violations2\":%" PRIu64
+                ",\"fallback\":%" PRIu64 ",\"fallback_torn_record\":%" PRIu64
+                ",\"fallback_bad_selected\":%" PRIu64
+                ",\"fallback_one_flush\":%" PRIu64 ",\"one_flush\":%" PRIu64
+                ",\"protected_old\":%" PRIu64 ",\"protected_new\":%" PRIu64
+                ",\"seconds\":%.3f,\"states_per_second\":%.0f}",
+                k++ ? "," : "", mode_name(one != 0), nc, ran(&m),
+                applicable(&m), m.states, m.states2, m.damaged, m.violations,
+                m.violations2, m.fallback, m.fallback_torn, m.fallback_bad,
+                m.fallback_one_flush, m.one_flush, m.protected_old,
+                m.protected_new, m.seconds, rate(&m));
     }
     fprintf(f, "],\"per_workload\":[");
     for (size_t i = 0; i < x->nwls; i++) {

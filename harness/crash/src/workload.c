@@ -31,6 +31,7 @@ static const struct mph__op_shape shapes[MPH_OP__COUNT] = {
     [MPH_OP_SFREE] = { "sfree", MPH__A_ID, true },
     [MPH_OP_SFREE_BULK] = { "sfree_bulk", MPH__A_IDS, true },
     [MPH_OP_CRASH] = { "crash", MPH__A_NONE, false },
+    [MPH_OP_SWITCH] = { "switch", MPH__A_NONE, false },
 };
 
 const struct mph__op_shape *mph__shape(int kind)

@@ -1,7 +1,8 @@
 /*
  * test_crash_exec.c - the executor over the real posix backend: the standard
- * workloads match the model step by step, and a pager that changes behind
- * the model's back is caught.
+ * workloads match the model step by step in both commit modes, a pager that
+ * changes behind the model's back is caught, and the open flags reach the
+ * pager (one barrier per one-flush commit; `switch` flips the mode).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -67,19 +68,22 @@ static void standard_workloads_match_the_model(void **state)
     static const char *const names[] = { "small.wl",     "regular.wl",
                                          "bulk.wl",      "growth.wl",
                                          "protected.wl", "subpage.wl",
-                                         "groups.wl",    "directory.wl" };
+                                         "groups.wl",    "directory.wl",
+                                         "modeswitch.wl" };
     (void)state;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        struct mph_workload *w = load(names[i]);
+    for (size_t i = 0; i < 2 * sizeof(names) / sizeof(names[0]); i++) {
+        struct mph_workload *w = load(names[i / 2]);
         struct mph_exec_config c;
         struct mph_model *m;
         struct mph_diff d;
         size_t failed;
         config(&c, "std.mp");
+        c.open_flags = i % 2 ? MP_OPEN_ONE_FLUSH : 0;
         assert_int_equal(mph_model_new(1024, MPH_DEFAULT_RESERVE, &m), MP_OK);
         assert_int_equal(mph_exec_run(w, &c, m, &d, &failed), MP_OK);
         if (d.rule != MPH_RULE_NONE) {
-            print_error("%s: op %zu: %s\n", names[i], failed, d.what);
+            print_error("%s (%s): op %zu: %s\n", names[i / 2],
+                        i % 2 ? "one-flush" : "two-barrier", failed, d.what);
         }
         assert_int_equal(d.rule, MPH_RULE_NONE);
         assert_int_equal(failed, w->nops);
@@ -127,11 +131,75 @@ static void a_change_behind_the_models_back_is_caught(void **state)
     unlink(c.path);
 }
 
+/*
+ * The executor's open flags reach every pager it makes: a one-flush commit
+ * is one sync barrier (pager stats), a two-barrier one at least two, and
+ * `switch` reopens in the other mode (a retry would not flip it again).
+ */
+static void open_flags_reach_the_pager_and_switch_flips_them(void **state)
+{
+    static const char *const text = "palloc\n"         /* one-flush */
+                                    "pwrite $1 0x41\n" /* one-flush */
+                                    "alloc\n"          /* one-flush */
+                                    "switch\n"
+                                    "alloc\n"          /* two-barrier */
+                                    "pwrite $1 0x42\n" /* two-barrier */
+                                    "switch\n"
+                                    "free $2\n"; /* one-flush */
+    static const int want[] = { 1, 1, 1, -1, 2, 2, -1, 1 };
+    static const unsigned mode[] = { 1, 1, 1, 0, 0, 0, 1, 1 };
+    struct mph_workload *w;
+    struct mph_exec_config c;
+    struct mph_model *m;
+    struct mph_exec *e;
+    struct mph_diff d;
+    char err[256];
+    int op_rc;
+    (void)state;
+    assert_int_equal(
+        mph_workload_parse(text, strlen(text), "t", &w, err, sizeof(err)),
+        MP_OK);
+    config(&c, "flags.mp");
+    c.open_flags = MP_OPEN_ONE_FLUSH;
+    assert_int_equal(mph_model_new(1024, MPH_DEFAULT_RESERVE, &m), MP_OK);
+    assert_int_equal(mph_exec_new(w, &c, m, &e), MP_OK);
+    assert_int_equal(mph_exec_create(e, &op_rc, &d), MP_OK);
+    assert_int_equal(op_rc, MP_OK);
+    for (size_t i = 0; i < w->nops; i++) {
+        struct mp_pager_stats a, b;
+        mp_pager_stats(mph_exec_pager(e), &a);
+        assert_int_equal(mph_exec_step(e, &op_rc, &d), MP_OK);
+        assert_int_equal(op_rc, MP_OK);
+        assert_int_equal(d.rule, MPH_RULE_NONE);
+        assert_int_equal(mph_exec_open_flags(e),
+                         mode[i] ? (unsigned)MP_OPEN_ONE_FLUSH : 0u);
+        mp_pager_stats(mph_exec_pager(e), &b);
+        if (want[i] == 1) {
+            if (b.sync_calls - a.sync_calls != 1) {
+                print_error("op %zu: %llu syncs in one-flush mode\n", i,
+                            (unsigned long long)(b.sync_calls - a.sync_calls));
+            }
+            assert_int_equal(b.sync_calls - a.sync_calls, 1);
+        } else if (want[i] == 2) {
+            /* Two barriers (three when page 0 is repaired first). */
+            assert_true(b.sync_calls - a.sync_calls >= 2);
+        }
+    }
+    /* A new run starts in the mode it was configured with. */
+    assert_int_equal(mph_exec_create(e, &op_rc, &d), MP_OK);
+    assert_int_equal(mph_exec_open_flags(e), (unsigned)MP_OPEN_ONE_FLUSH);
+    mph_exec_free(e);
+    mph_model_free(m);
+    mph_workload_free(w);
+    unlink(c.path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(standard_workloads_match_the_model),
         cmocka_unit_test(a_change_behind_the_models_back_is_caught),
+        cmocka_unit_test(open_flags_reach_the_pager_and_switch_flips_them),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

@@ -2,8 +2,9 @@
  * test_crash_explore.c - the explorer over the real core: a clean sweep, what
  * it counts, shards that partition the work, budgets, reports and replays,
  * the device matrix (cells, their counters, time shares, page sizes), second
- * crashes and damaged images. (That it catches broken protocols is the
- * "mutants" test.)
+ * crashes and damaged images, the commit modes (one-flush cells, their
+ * reproducers, files that switch modes). (That it catches broken protocols
+ * is the "mutants" test.)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -76,6 +77,8 @@ static void the_real_core_passes_and_everything_is_counted(void **state)
     assert_true(s.states > s.crash_points);
     assert_true(s.fallback > 0); /* garbage tears the commit record */
     assert_int_equal(s.fallback, s.fallback_torn + s.fallback_bad);
+    assert_int_equal(s.fallback_one_flush, 0); /* a two-barrier run */
+    assert_int_equal(s.one_flush, 0);
     assert_true(s.protected_old > 0 && s.protected_new > 0);
     assert_true(s.rolled_back > 0 && s.held > 0);
     assert_true(s.absent > 0);
@@ -192,23 +195,49 @@ static void the_matrix_spec_parses_and_names_cells(void **state)
     (void)state;
     /* 1k: 512,1k,4k under 4k + 512,1k under 1k; 4k: 512,1k,4k; 64k:
      * 512,1k,4k under 4k + 512,1k,4k,64k under 64k. */
+    /* 15 geometries, each in both commit modes, two-barrier first. */
     assert_int_equal(mph_cells_parse("full", cells, &n), MP_OK);
-    assert_int_equal(n, 15);
+    assert_int_equal(n, 30);
     for (size_t i = 0; i < n; i++) {
         assert_true(cells[i].garbage);
         assert_true(cells[i].sector <= cells[i].fs_page);
+        assert_int_equal(cells[i].one_flush, i % 2 == 1);
     }
     mph_cell_name(&cells[0], name, sizeof(name));
-    assert_string_equal(name, "1k/512/4k");
+    assert_string_equal(name, "1k/512/4k/two");
+    mph_cell_name(&cells[1], name, sizeof(name));
+    assert_string_equal(name, "1k/512/4k/one");
+    assert_int_equal(mph_cells_parse_modes("full", MPH_MODE_ONE, cells, &n),
+                     MP_OK);
+    assert_int_equal(n, 15);
+    assert_true(cells[0].one_flush && cells[14].one_flush);
+    assert_int_equal(mph_cells_parse_modes("full", 0, cells, &n), MP_EINVAL);
     assert_int_equal(
         mph_cells_parse("64k/p/p,1k/512/1k/nogarbage,64k/65536/64k", cells, &n),
         MP_OK);
-    assert_int_equal(n, 2); /* "p" is the page size: a duplicate, once */
+    assert_int_equal(n, 4); /* "p" is the page size: a duplicate, once */
     assert_int_equal(cells[0].page_size, 65536);
     assert_int_equal(cells[0].sector, 65536);
-    assert_false(cells[1].garbage);
-    mph_cell_name(&cells[1], name, sizeof(name));
-    assert_string_equal(name, "1k/512/1k/nogarbage");
+    assert_false(cells[2].garbage);
+    mph_cell_name(&cells[2], name, sizeof(name));
+    assert_string_equal(name, "1k/512/1k/nogarbage/two");
+    mph_cell_name(&cells[3], name, sizeof(name));
+    assert_string_equal(name, "1k/512/1k/nogarbage/one");
+    /* A mode suffix picks one cell, whatever the modes asked for. */
+    assert_int_equal(
+        mph_cells_parse_modes("1k/512/4k/one,4k/512/4k/nogarbage/two",
+                              MPH_MODE_ONE, cells, &n),
+        MP_OK);
+    assert_int_equal(n, 2);
+    assert_true(cells[0].one_flush);
+    assert_false(cells[1].one_flush || cells[1].garbage);
+    assert_int_equal(
+        mph_cells_parse_modes("4k/512/4k", MPH_MODE_TWO, cells, &n), MP_OK);
+    assert_int_equal(n, 1);
+    assert_false(cells[0].one_flush);
+    assert_int_equal(mph_cells_parse("1k/512/4k/one/nogarbage", cells, &n),
+                     MP_EINVAL);
+    assert_int_equal(mph_cells_parse("1k/512/4k/both", cells, &n), MP_EINVAL);
     assert_int_equal(mph_cells_parse("1k/4k/1k", cells, &n), MP_EINVAL);
     assert_int_equal(mph_cells_parse("512/512/4k", cells, &n), MP_EINVAL);
     assert_int_equal(mph_cells_parse("3k/512/4k", cells, &n), MP_EINVAL);
@@ -222,7 +251,7 @@ static void cell_counters_add_up_to_the_totals(void **state)
     struct mph_explore_config c;
     struct mph_workload *w = workload();
     struct mph_explorer *x;
-    struct mph_cell cells[2];
+    struct mph_cell cells[4];
     const struct mph_cell_result *r;
     const struct mph_explore_stats *t;
     uint64_t states = 0, viol = 0, fallback = 0, old = 0, new_ = 0;
@@ -241,7 +270,7 @@ static void cell_counters_add_up_to_the_totals(void **state)
     mph_explorer_end_cell(x);
     r = mph_explorer_cells(x, &n);
     t = mph_explorer_stats(x);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 4);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(r[i].status, "complete");
         assert_int_equal(r[i].st.workloads, 1);
@@ -252,7 +281,8 @@ static void cell_counters_add_up_to_the_totals(void **state)
         old += r[i].st.protected_old;
         new_ += r[i].st.protected_new;
     }
-    assert_string_equal(r[1].name, "4k/512/4k");
+    assert_string_equal(r[1].name, "1k/512/4k/one");
+    assert_string_equal(r[2].name, "4k/512/4k/two");
     assert_int_equal(states, t->states);
     assert_int_equal(viol, t->violations);
     assert_int_equal(t->violations, 0);
@@ -260,8 +290,8 @@ static void cell_counters_add_up_to_the_totals(void **state)
     assert_int_equal(old, t->protected_old);
     assert_int_equal(new_, t->protected_new);
     /* The cells ran at their own page sizes. */
-    assert_true(r[0].st.states != r[1].st.states ||
-                r[0].st.fallback != r[1].st.fallback);
+    assert_true(r[0].st.states != r[2].st.states ||
+                r[0].st.fallback != r[2].st.fallback);
     assert_true(mph_explorer_all_ran(x));
     mph_explorer_free(x);
     mph_workload_free(w);
@@ -278,11 +308,11 @@ static void a_page_sizes_directive_leaves_a_workload_out(void **state)
     config(&c);
     assert_int_equal(mph_workload_set_directive(w, "page_sizes", "1024 2k"),
                      MP_OK);
-    assert_int_equal(mph_cells_parse("4k/512/4k", &cell, &n), MP_OK);
+    assert_int_equal(mph_cells_parse("4k/512/4k/two", &cell, &n), MP_OK);
     assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
     mph_explorer_begin_cell(x, &cell, 0);
     assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
-    assert_int_equal(mph_cells_parse("2k/512/4k", &cell, &n), MP_OK);
+    assert_int_equal(mph_cells_parse("2k/512/4k/one", &cell, &n), MP_OK);
     mph_explorer_begin_cell(x, &cell, 0);
     assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
     mph_explorer_end_cell(x);
@@ -302,21 +332,27 @@ static void a_cell_the_device_refuses_is_reported_refused(void **state)
     struct mph_workload *w = workload();
     struct mph_explorer *x;
     const struct mph_cell_result *r;
-    struct mph_cell cell;
-    size_t n;
+    struct mph_cell cells[2];
+    size_t n, nc;
     (void)state;
     config(&c);
-    assert_int_equal(mph_cells_parse("1k/4k/4k", &cell, &n), MP_OK);
+    /* In both modes: one-flush changes commits, not create's rule. */
+    assert_int_equal(mph_cells_parse("1k/4k/4k", cells, &nc), MP_OK);
+    assert_int_equal(nc, 2);
     assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
-    mph_explorer_begin_cell(x, &cell, 0);
-    assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    for (size_t i = 0; i < nc; i++) {
+        mph_explorer_begin_cell(x, &cells[i], 0);
+        assert_int_equal(mph_explorer_run(x, w, "t"), MP_OK);
+    }
     mph_explorer_end_cell(x);
     r = mph_explorer_cells(x, &n);
-    assert_int_equal(n, 1);
-    assert_string_equal(r[0].status, "refused");
-    assert_int_equal(r[0].st.workloads_refused, 1);
-    assert_int_equal(r[0].st.states, 0);
-    assert_int_equal(r[0].st.violations, 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(r[i].status, "refused");
+        assert_int_equal(r[i].st.workloads_refused, 1);
+        assert_int_equal(r[i].st.states, 0);
+        assert_int_equal(r[i].st.violations, 0);
+    }
     mph_explorer_free(x);
     mph_workload_free(w);
 }
@@ -444,7 +480,7 @@ static uint64_t matrix_sites(unsigned shard, unsigned n)
     struct mph_explore_config c;
     struct mph_workload *w = workload();
     struct mph_explorer *x;
-    struct mph_cell cells[2];
+    struct mph_cell cells[4];
     const struct mph_explore_stats *s;
     uint64_t sites;
     size_t nc;
@@ -484,6 +520,167 @@ static void shards_partition_the_whole_matrix(void **state)
     assert_int_equal(sum, all);
 }
 
+/*
+ * A one-flush cell runs its pagers in one-flush mode: one barrier per
+ * commit leaves fewer crash points than the two-barrier cell of the same
+ * geometry, and recovery reports the one-flush reasons (a torn newer copy:
+ * ONE_FLUSH_FALLBACK; a complete one past the record: ONE_FLUSH).
+ */
+static void a_one_flush_cell_commits_with_one_barrier(void **state)
+{
+    struct mph_explore_config c;
+    struct mph_explore_stats two, one;
+    (void)state;
+    config(&c);
+    c.faults = false;
+    two = explore(&c);
+    c.one_flush = true;
+    one = explore(&c);
+    assert_int_equal(one.violations, 0);
+    assert_true(one.crash_points < two.crash_points);
+    assert_true(one.fallback_one_flush > 0);
+    assert_true(one.one_flush > 0);
+    assert_int_equal(one.fallback, one.fallback_torn + one.fallback_bad +
+                                       one.fallback_one_flush);
+    assert_int_equal(two.fallback_one_flush, 0);
+}
+
+/* The crash points of the test workload's golden run in a mode. */
+static uint64_t points_in(bool one_flush)
+{
+    struct mph_explore_config c;
+    struct mph_explore_stats s;
+    config(&c);
+    c.one_flush = one_flush;
+    c.gaps = false;
+    c.faults = false;
+    c.max_images = 1;
+    c.life = MPH_EVERY_OFF;
+    c.checker = MPH_EVERY_OFF;
+    s = explore(&c);
+    return s.crash_points;
+}
+
+/* repro.mode picks the mode the replay creates and opens in: a crash
+ * point only the two-barrier run passes does not exist in one-flush. */
+static void a_one_flush_reproducer_replays_in_one_flush_mode(void **state)
+{
+    struct mph_workload *w = workload();
+    struct mph_verdict v;
+    uint64_t one = points_in(true), two = points_in(false);
+    char site[32];
+    (void)state;
+    assert_true(one < two);
+    assert_int_equal(mph_workload_set_directive(w, "repro.garbage", "1"),
+                     MP_OK);
+    assert_int_equal(mph_workload_set_directive(w, "repro.pattern", ""), MP_OK);
+    assert_int_equal(mph_workload_set_directive(w, "repro.mode", "one"), MP_OK);
+    snprintf(site, sizeof(site), "point %llu", (unsigned long long)(one - 1));
+    assert_int_equal(mph_workload_set_directive(w, "repro.site", site), MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_OK);
+    assert_int_equal(v.diff.rule, MPH_RULE_NONE);
+    assert_int_equal(v.open_rc, MP_OK);
+    snprintf(site, sizeof(site), "point %llu", (unsigned long long)one);
+    assert_int_equal(mph_workload_set_directive(w, "repro.site", site), MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_EINVAL);
+    assert_non_null(strstr(v.diff.what, "no site"));
+    assert_int_equal(mph_workload_set_directive(w, "repro.mode", "two"), MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_OK);
+    assert_int_equal(v.diff.rule, MPH_RULE_NONE);
+    assert_int_equal(mph_workload_set_directive(w, "repro.mode", "three"),
+                     MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_EINVAL);
+    mph_workload_free(w);
+}
+
+/* A file written in one mode and reopened in the other, crashed in the
+ * first commits after the switch, in both directions; and the switch in
+ * second-crash continuations. */
+static void a_mode_switch_is_explored_in_both_directions(void **state)
+{
+    static const char *const sw = "#! page_size 1024\n"
+                                  "alloc\n"
+                                  "palloc\n"
+                                  "pwrite $2 0x41\n"
+                                  "switch\n"
+                                  "pwrite $2 0x42\n"
+                                  "alloc\n"
+                                  "switch\n"
+                                  "free $1\n";
+    struct mph_explore_config c;
+    struct mph_workload *w;
+    char err[256];
+    (void)state;
+    assert_int_equal(
+        mph_workload_parse(sw, strlen(sw), "sw", &w, err, sizeof(err)), MP_OK);
+    for (int one = 0; one < 2; one++) {
+        struct mph_explorer *x;
+        const struct mph_explore_stats *s;
+        config(&c);
+        c.one_flush = one != 0;
+        c.faults = false;
+        c.crash2_every = 8;
+        c.crash2_sites = 2;
+        c.repro_dir = NULL;
+        assert_int_equal(mph_explorer_new(&c, &x), MP_OK);
+        assert_int_equal(mph_explorer_run(x, w, "sw"), MP_OK);
+        s = mph_explorer_stats(x);
+        assert_int_equal(s->violations, 0);
+        assert_true(s->one_flush + s->fallback_one_flush > 0);
+        assert_true(s->continuations_switch > 0);
+        assert_true(s->continuations_switch < s->continuations);
+        mph_explorer_free(x);
+    }
+    mph_workload_free(w);
+}
+
+/*
+ * Regression (briefs/to-core.md item 2): a record torn by a crash, the
+ * file recovered and written in one-flush mode (the restart switched
+ * modes), closed cleanly: the reopen must not report a fallback. Found by
+ * a second crash that restarted in the other mode; the replay runs rule 6
+ * (whose reopen after a clean close must not use the fallback copy).
+ */
+static void a_torn_record_then_one_flush_commits_reopen_cleanly(void **state)
+{
+    static const char *const repro = "#! page_size 1024\n"
+                                     "#! repro.seed 1\n"
+                                     "#! repro.fs_page 4096\n"
+                                     "#! repro.sector 512\n"
+                                     "#! repro.garbage 1\n"
+                                     "#! repro.mode two\n"
+                                     "#! repro.site point 4\n"
+                                     "#! repro.pattern \n"
+                                     "#! repro.first point 82\n"
+                                     "#! repro.first_pattern f0.p0=t-g------\n"
+                                     "alloc\n"
+                                     "alloc\n"
+                                     "write $1 0x11\n"
+                                     "sync\n"
+                                     "free $2\n"
+                                     "palloc\n"
+                                     "pwrite $3 0xa5\n"
+                                     "reopen\n"
+                                     "pwrite $3 0x5a\n"
+                                     "free $1\n"
+                                     "crash\n"
+                                     "switch\n";
+    struct mph_workload *w;
+    struct mph_verdict v;
+    char err[256];
+    (void)state;
+    assert_int_equal(
+        mph_workload_parse(repro, strlen(repro), "r", &w, err, sizeof(err)),
+        MP_OK);
+    assert_int_equal(mph_explore_replay(w, NULL, &v), MP_OK);
+    if (v.diff.rule != MPH_RULE_NONE) {
+        print_error("%s\n", v.diff.what);
+    }
+    assert_int_equal(v.diff.rule, MPH_RULE_NONE);
+    assert_true(v.life_ran);
+    mph_workload_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +698,10 @@ int main(void)
         cmocka_unit_test(second_crashes_continue_recovered_states),
         cmocka_unit_test(a_two_crash_reproducer_replays_both_crashes),
         cmocka_unit_test(a_damaged_reproducer_replays),
+        cmocka_unit_test(a_one_flush_cell_commits_with_one_barrier),
+        cmocka_unit_test(a_one_flush_reproducer_replays_in_one_flush_mode),
+        cmocka_unit_test(a_mode_switch_is_explored_in_both_directions),
+        cmocka_unit_test(a_torn_record_then_one_flush_commits_reopen_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

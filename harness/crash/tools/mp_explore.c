@@ -42,13 +42,17 @@ static void usage(FILE *f)
         "  --fs-page N       faultfs write-back unit (4096)\n"
         "  --sector N        atomic sector (512)\n"
         "  --garbage         torn sectors may hold garbage\n"
+        "  --mode two|one|both  commit modes: two-barrier, one-flush\n"
+        "                    (MP_OPEN_ONE_FLUSH) or each cell in both (both)\n"
         "  --matrix CELLS    run every workload in each device cell, at the\n"
         "                    cell's page size: 'full' (pages 1k,4k,64k x\n"
         "                    sectors 512,1k,4k,page x write-back 4k,page,\n"
         "                    garbage on) or PAGE/SECTOR/WRITEBACK[,...]\n"
         "                    e.g. 1k/512/4k,64k/p/p ('p': the page size;\n"
-        "                    '/nogarbage' appended: garbage off); with\n"
-        "                    --time each cell gets an equal share of it\n"
+        "                    '/nogarbage' appended: garbage off; then\n"
+        "                    '/two' or '/one': that mode only); each\n"
+        "                    geometry once per --mode; with --time each\n"
+        "                    cell gets an equal share of it\n"
         "  --crash2-every N  continue every fallback state and 1 in N others\n"
         "                    into a second crash (64; 0: no second crashes)\n"
         "  --crash2-sites N  second-crash sites per continuation (8; 0: all)\n"
@@ -190,11 +194,15 @@ static int replay(const char *path, const char *image)
 {
     struct mph_workload *w;
     struct mph_verdict v;
-    char err[512];
+    char err[512], mode[16] = "two";
     int rc = mph_workload_load(path, &w, err, sizeof(err));
     if (rc != MP_OK) {
         fprintf(stderr, "mp-explore: %s\n", err);
         return 2;
+    }
+    if (mph_workload_directive(w, "repro.mode")) {
+        snprintf(mode, sizeof(mode), "%s",
+                 mph_workload_directive(w, "repro.mode"));
     }
     rc = mph_explore_replay(w, image, &v);
     mph_workload_free(w);
@@ -207,17 +215,17 @@ static int replay(const char *path, const char *image)
         printf("crash image written to %s\n", image);
     }
     if (v.diff.rule == MPH_RULE_NONE) {
-        printf("replay %s: no violation (open %s, recovered %s, "
+        printf("replay %s: no violation (mode %s, open %s, recovered %s, "
                "fallback %s)\n",
-               path, mp_error_name(v.open_rc),
+               path, mode, mp_error_name(v.open_rc),
                v.match == MPH_MATCH_PREV  ? "S_i-1"
                : v.match == MPH_MATCH_CUR ? "S_i"
                                           : "no file",
                v.fallback ? "yes" : "no");
         return 0;
     }
-    printf("replay %s: VIOLATION rule %d (%s): %s\n", path, v.diff.rule,
-           mph_rule_name(v.diff.rule), v.diff.what);
+    printf("replay %s: VIOLATION (mode %s) rule %d (%s): %s\n", path, mode,
+           v.diff.rule, mph_rule_name(v.diff.rule), v.diff.what);
     return 1;
 }
 
@@ -232,6 +240,7 @@ int main(int argc, char **argv)
     int nwork = 0;
     char **work = calloc((size_t)argc, sizeof(*work));
     const char *matrix = NULL;
+    unsigned modes = MPH_MODE_BOTH;
     struct mph_cell cells[MPH_MAX_CELLS];
     size_t ncells = 0;
     struct paths ps = { NULL, 0, 0 };
@@ -348,6 +357,12 @@ int main(int argc, char **argv)
             replay_path = val;
         } else if (strcmp(a, "--matrix") == 0) {
             matrix = val;
+        } else if (strcmp(a, "--mode") == 0) {
+            if (mph_modes_parse(val, &modes) != MP_OK) {
+                fprintf(stderr, "mp-explore: --mode wants two, one or both\n");
+                free(work);
+                return 2;
+            }
         } else if (strcmp(a, "--crash2-every") == 0) {
             cfg.crash2_every = (unsigned)strtoul(val, NULL, 0);
         } else if (strcmp(a, "--crash2-sites") == 0) {
@@ -376,19 +391,25 @@ int main(int argc, char **argv)
     if (want_progress == 1 || (want_progress < 0 && isatty(2))) {
         cfg.progress = stderr;
     }
-    if (matrix && mph_cells_parse(matrix, cells, &ncells) != MP_OK) {
+    if (matrix &&
+        mph_cells_parse_modes(matrix, modes, cells, &ncells) != MP_OK) {
         fprintf(stderr, "mp-explore: bad --matrix '%s'\n", matrix);
         free(work);
         return 2;
     }
     if (!matrix) {
-        /* One cell: the geometry of the options, each workload at its
-         * own page size. */
-        memset(&cells[0], 0, sizeof(cells[0]));
-        cells[0].sector = cfg.sector;
-        cells[0].fs_page = cfg.fs_page;
-        cells[0].garbage = cfg.garbage;
-        ncells = 1;
+        /* One geometry, the options', each workload at its own page
+         * size: a cell per mode. */
+        for (int one = 0; one < 2; one++) {
+            if (modes & (one ? MPH_MODE_ONE : MPH_MODE_TWO)) {
+                memset(&cells[ncells], 0, sizeof(cells[0]));
+                cells[ncells].sector = cfg.sector;
+                cells[ncells].fs_page = cfg.fs_page;
+                cells[ncells].garbage = cfg.garbage;
+                cells[ncells].one_flush = one != 0;
+                ncells++;
+            }
+        }
     }
     for (int i = 0; i < nwork && worst < 2; i++) {
         struct stat sb;

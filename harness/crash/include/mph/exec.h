@@ -40,6 +40,12 @@ struct mph_exec_config {
     /** Address reservation of each pager (0: MPH_DEFAULT_RESERVE). */
     uint64_t reserve_bytes;
     /**
+     * enum mp_open_flags for create and every open (mp_options.flags),
+     * e.g. MP_OPEN_ONE_FLUSH for one-flush commits. A `switch` op flips
+     * MP_OPEN_ONE_FLUSH for the opens that follow it (mph_exec_open_flags).
+     */
+    unsigned open_flags;
+    /**
      * Memory hooks given to every pager the executor creates or opens
      * (mp_options.mem), so a test can make the pager's own allocations
      * fail; NULL: malloc/free. Copied by value at mph_exec_new(); what
@@ -112,6 +118,10 @@ int mph_exec_retry(struct mph_exec *e, int *op_rc, struct mph_diff *d);
 
 /** Index of the next op to run. */
 size_t mph_exec_next(const struct mph_exec *e);
+
+/** The open flags the next open uses (cfg.open_flags after any `switch`
+ *  ops run so far flipped MP_OPEN_ONE_FLUSH). */
+unsigned mph_exec_open_flags(const struct mph_exec *e);
 
 /** The open pager, or NULL (before create, after a failed reopen). */
 mp_pager *mph_exec_pager(const struct mph_exec *e);

@@ -21,8 +21,9 @@
  *
  * Beyond that (config): recovered states continued into a second crash
  * (crash2_*), clean images with one byte damaged (damage), and a device
- * matrix: mph_explorer_begin_cell() sets page size, sector, write-back unit
- * and garbage for the runs that follow and keeps counters per cell.
+ * matrix: mph_explorer_begin_cell() sets page size, sector, write-back unit,
+ * garbage and commit mode (two-barrier or one-flush) for the runs that
+ * follow and keeps counters per cell.
  *
  * Shards: sites are numbered across all workloads (and cells) of one
  * explorer in the order they are met; shard i of N takes the sites whose
@@ -66,6 +67,11 @@ struct mph_explore_config {
     bool garbage;
     /** Page size for workloads without a "page_size" directive. */
     size_t page_size;
+    /** The commit mode: pagers are created and opened with
+     *  MP_OPEN_ONE_FLUSH (one barrier per commit) if set, else in the
+     *  two-barrier mode; a workload's `switch` op flips it for the opens
+     *  after it. A matrix cell sets it (struct mph_cell). */
+    bool one_flush;
     /** Images per site enumerated exhaustively up to this count; above it
      *  this many are taken: every whole-page choice if they fit in half,
      *  then seeded random ones. */
@@ -126,7 +132,8 @@ struct mph_explore_config {
     unsigned damage;
 };
 
-/** Defaults: seed 1, 4096/512 no garbage, 1024-byte pages, 512 images,
+/** Defaults: seed 1, 4096/512 no garbage, 1024-byte pages, two-barrier
+ *  commits (one_flush false), 512 images,
  *  no limits, shard 0/1, checker every state, life once per outcome,
  *  gaps and faults on, no progress, no reproducers, 20 reports, second
  *  crashes after every fallback state and 1 in 64 others (8 sites, 2
@@ -172,7 +179,13 @@ struct mph_explore_stats {
     uint64_t violations;               /* states that broke a rule */
     uint64_t by_rule[MPH_RULE__COUNT]; /* indexed by enum mph_rule */
     uint64_t fallback; /* states recovered from the alternate copy */
-    uint64_t fallback_torn, fallback_bad;
+    /* ... by reason: MP_RECOVERY_TORN_RECORD, _BAD_SELECTED and
+     * _ONE_FLUSH_FALLBACK (the newer one-flush copy failed, the older
+     * was taken). */
+    uint64_t fallback_torn, fallback_bad, fallback_one_flush;
+    /* States recovered with MP_RECOVERY_ONE_FLUSH (the newer one-flush
+     * copy validated and was taken past the record; not a fallback). */
+    uint64_t one_flush;
     uint64_t protected_old, protected_new;
     uint64_t rolled_back, held; /* ops in flight: S_{i-1} / S_i */
     uint64_t absent;            /* crash in create: no file */
@@ -189,6 +202,9 @@ struct mph_explore_stats {
     /* Two crashes: recovered states continued, second-crash sites, their
      * states (also in states), violations among them (also in violations). */
     uint64_t continuations, sites2, states2, violations2;
+    /* Continuations whose restart reopened in the other commit mode (a
+     * `switch` after the crash op; also in continuations). */
+    uint64_t continuations_switch;
     /* Damaged images checked (also in states). */
     uint64_t damaged;
     double seconds;
@@ -205,7 +221,18 @@ struct mph_cell {
     uint32_t sector;  /* faultfs sector: the power-fail unit */
     uint32_t fs_page; /* faultfs write-back unit */
     bool garbage;     /* a unit in flight may hold garbage */
+    bool one_flush;   /* commit mode: one-flush ("one"), else "two" */
 };
+
+/** Commit modes for mph_cells_parse_modes(), a bit set. */
+enum mph_modes {
+    MPH_MODE_TWO = 1 << 0, /* two-barrier commits (the default protocol) */
+    MPH_MODE_ONE = 1 << 1, /* one-flush commits (MP_OPEN_ONE_FLUSH) */
+    MPH_MODE_BOTH = MPH_MODE_TWO | MPH_MODE_ONE,
+};
+
+/** "two", "one" or "both" into enum mph_modes. @return MP_OK; MP_EINVAL. */
+int mph_modes_parse(const char *s, unsigned *modes);
 
 /** The largest number of cells mph_cells_parse() returns. */
 #define MPH_MAX_CELLS 64
@@ -214,16 +241,25 @@ struct mph_cell {
  * Parse a matrix: "full" (the device matrix of harness/crash/README.md:
  * pages 1, 4 and 64 KiB x sectors 512, 1 KiB, 4 KiB and the page size x
  * write-back units 4 KiB and the page size, garbage on, leaving out
- * sectors larger than the write-back unit and duplicates), or a comma-
- * separated list of PAGE/SECTOR/WRITEBACK cells, sizes in bytes or with a
- * k suffix ("1k/512/4k"), "p" for the page size; a cell ending in
- * "/nogarbage" has garbage off. Up to MPH_MAX_CELLS cells in order.
+ * sectors larger than the write-back unit and duplicates: 15 geometries),
+ * or a comma-separated list of PAGE/SECTOR/WRITEBACK cells, sizes in bytes
+ * or with a k suffix ("1k/512/4k"), "p" for the page size; a cell ending
+ * in "/nogarbage" has garbage off; then "/two" or "/one" picks its commit
+ * mode. A geometry without a mode becomes one cell per mode in `modes`
+ * (enum mph_modes), two-barrier first: "full" with MPH_MODE_BOTH is 30
+ * cells. Up to MPH_MAX_CELLS cells in order.
  * @return MP_OK; MP_EINVAL (syntax, a size that is no power of two, a
- *         page below 1024, a sector above the write-back unit, too many).
+ *         page below 1024, a sector above the write-back unit, no mode,
+ *         too many).
  */
+int mph_cells_parse_modes(const char *spec, unsigned modes,
+                          struct mph_cell *cells, size_t *n);
+
+/** mph_cells_parse_modes() with both modes (MPH_MODE_BOTH). */
 int mph_cells_parse(const char *spec, struct mph_cell *cells, size_t *n);
 
-/** "1k/512/4k" (and "/nogarbage"): the name mph_cells_parse() reads. */
+/** "1k/512/4k/two" (and "/nogarbage" before the mode): the name
+ *  mph_cells_parse() reads. */
 void mph_cell_name(const struct mph_cell *c, char *buf, size_t len);
 
 /** Counters of one finished matrix cell. */

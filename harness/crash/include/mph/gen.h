@@ -30,7 +30,7 @@ enum mph_mix {
                                     pabort, pfree, the bulk forms */
     MPH_MIX_WRITE,     /* [write]   write (regular page bytes) */
     MPH_MIX_SYNC,      /* [sync]    sync */
-    MPH_MIX_REOPEN,    /* [reopen]  reopen */
+    MPH_MIX_REOPEN,    /* [reopen]  reopen (every second one: switch) */
     MPH_MIX_ITERATE,   /* [iterate] iterate */
     MPH_MIX_GROW,      /* [grow]    grow */
     MPH_MIX_SUB,       /* [sub]     salloc, salloc_bulk, sfree, sfree_bulk */

@@ -78,6 +78,9 @@ struct mph_oracle_config {
     size_t page_size;
     /** Address reservation per pager (0: MPH_DEFAULT_RESERVE). */
     uint64_t reserve_bytes;
+    /** enum mp_open_flags for every open (MP_OPEN_ONE_FLUSH: rule 6
+     *  commits in one-flush mode; recovery is the same in both modes). */
+    unsigned open_flags;
 };
 
 /**

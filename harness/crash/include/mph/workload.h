@@ -62,6 +62,7 @@ enum mph_op_kind {
     MPH_OP_SFREE,       /* sfree <id>                               */
     MPH_OP_SFREE_BULK,  /* sfree_bulk <id>...                       */
     MPH_OP_CRASH,       /* crash  (power loss, restart, recovery)   */
+    MPH_OP_SWITCH,      /* switch (reopen in the other commit mode) */
     MPH_OP__COUNT
 };
 
