@@ -25,11 +25,12 @@ struct mph_run {
     mp_pgno *ids;            /* scratch ids (room for w->k or ops) */
     size_t nids;
     mp_protected_id prot;
-    mp_subpage *sub; /* sub-page workloads */
-    uint64_t ops;    /* timed operations in this repetition */
-    uint64_t units;  /* units (pages) per op, for ns/unit */
-    uint64_t check;  /* workload-defined sanity value */
-    void *ext;       /* state of a workload that runs another library */
+    mp_subpage *sub;        /* sub-page workloads */
+    uint64_t ops;           /* timed operations in this repetition */
+    uint64_t units;         /* units (pages) per op, for ns/unit */
+    uint64_t check;         /* workload-defined sanity value */
+    void *ext;              /* state of a workload that runs another library */
+    volatile uint64_t sink; /* results kept so the compiler computes them */
 };
 
 struct mph_workload {

@@ -372,6 +372,8 @@ static const struct {
     { "alloc_1f", "lmdb_put" },
     { "alloc_1f", "lmdb_put_wm" },
     { "alloc_1f", "alloc" },
+    { "free", "lmdb_put_wm" },
+    { "free_1f", "lmdb_put_wm" },
     { "free_1f", "free" },
     { "protected_4k", "lmdb_put_4k_wm" },
     { "protected_4k_1f", "lmdb_put_4k_wm" },
