@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 baseline=harness/bench/callgrind-baseline.txt
 update=0
 build=""
-only="alloc,free,alloc_bulk_16,alloc_bulk_1000,free_bulk_1000,protected_4k,subpage_alloc,open_2^10"
+only="alloc,alloc_1f,free,free_1f,alloc_bulk_16,alloc_bulk_1000,free_bulk_1000,protected_4k,protected_4k_1f,subpage_alloc,open_2^10"
 while [ $# -gt 0 ]; do
     case "$1" in
     --update) update=1 ;;
