@@ -41,25 +41,9 @@ static faultfs *new_fs(uint32_t fs_page, uint32_t sector, bool garbage)
     return fs;
 }
 
-/* Every regular page id, then every protected page's bytes. */
 static uint64_t digest(mp_pager *p)
 {
-    size_t ps = mp_pager_page_size(p);
-    uint64_t h = 1469598103934665603ull, id;
-    mp_iter it;
-    mp_for_each_page(&it, p, id) {
-        h = (h ^ id) * 1099511628211ull;
-    }
-    h = (h ^ 0xFFFF) * 1099511628211ull;
-    mp_for_each_protected(&it, p, id) {
-        const unsigned char *b;
-        assert_int_equal(mp_protected_get(p, id, (const void **)&b), MP_OK);
-        h = (h ^ id) * 1099511628211ull;
-        for (size_t i = 0; i < ps; i += 64) {
-            h = (h ^ b[i]) * 1099511628211ull;
-        }
-    }
-    return h | 1;
+    return fft_digest(p, 64);
 }
 
 static int protected_write(mp_pager *p, mp_protected_id id, int v)

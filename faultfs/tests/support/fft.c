@@ -59,3 +59,26 @@ unsigned char fft_byte(faultfs *fs, const char *name, int durable, uint64_t off)
     }
     return b;
 }
+
+uint64_t fft_digest(mp_pager *p, size_t stride)
+{
+    size_t ps = mp_pager_page_size(p);
+    uint64_t h = 1469598103934665603ull, id;
+    mp_iter it;
+    mp_for_each_page(&it, p, id) {
+        h = (h ^ id) * 1099511628211ull;
+    }
+    h = (h ^ 0xFFFF) * 1099511628211ull;
+    mp_for_each_protected(&it, p, id) {
+        const unsigned char *b;
+        if (mp_protected_get(p, id, (const void **)&b) != MP_OK) {
+            fprintf(stderr, "fft_digest: protected page unreadable\n");
+            abort();
+        }
+        h = (h ^ id) * 1099511628211ull;
+        for (size_t i = 0; i < ps; i += stride) {
+            h = (h ^ b[i]) * 1099511628211ull;
+        }
+    }
+    return h | 1;
+}

@@ -31,4 +31,9 @@ struct mp_io_file *fft_raw_file(faultfs *fs, const char *name, uint64_t size,
 unsigned char fft_byte(faultfs *fs, const char *name, int durable,
                        uint64_t off);
 
+/* The committed state as the public API shows it: every regular page id,
+ * then every protected page's id and every `stride`-th byte of it (an
+ * FNV-1a hash, never 0). Aborts if a protected page cannot be read. */
+uint64_t fft_digest(mp_pager *p, size_t stride);
+
 #endif /* FFT_H */
