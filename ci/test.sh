@@ -63,6 +63,12 @@ for p in "${presets[@]}"; do
     tsan)
         ctest --preset tsan -L threads -j "$jobs"
         ;;
+    asan)
+        # The mutants test builds and runs deliberately broken cores: it
+        # measures the explorer, not memory safety, and the debug step
+        # runs it.
+        ctest --preset asan -LE mutants -j "$jobs"
+        ;;
     *)
         ctest --preset "$p" -j "$jobs"
         ;;
