@@ -269,12 +269,8 @@ static void finish(struct run *r)
 static void expect_state(const char *name, long n, int sticky, const char *when,
                          const struct mpt_state *want, mp_pager *p)
 {
-    struct mpt_state got;
     char buf[200];
-    const char *d;
-    mpt_state_capture(p, &got);
-    d = mpt_state_diff(want, &got, buf, sizeof(buf));
-    mpt_state_free(&got);
+    const char *d = mpt_state_diff_pager(want, p, buf, sizeof(buf));
     if (d) {
         fail_msg("%s: allocation %ld%s failing: %s: %s", name, n,
                  sticky ? " (and every later one)" : "", when, d);

@@ -101,12 +101,8 @@ static void expect_state(const char *name, long n, int code, int sticky,
                          const char *when, const struct mpt_state *want,
                          mp_pager *p)
 {
-    struct mpt_state got;
     char buf[200];
-    const char *d;
-    mpt_state_capture(p, &got);
-    d = mpt_state_diff(want, &got, buf, sizeof(buf));
-    mpt_state_free(&got);
+    const char *d = mpt_state_diff_pager(want, p, buf, sizeof(buf));
     if (d) {
         fail_msg("%s: call %ld failing with %s%s: %s: %s", name, n,
                  mp_error_name(code), sticky ? " (sticky)" : "", when, d);

@@ -16,15 +16,7 @@
 
 #include <cmocka.h>
 
-#if defined(__has_include)
-# if __has_include(<valgrind/valgrind.h>)
-#  include <valgrind/valgrind.h>
-# endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-# define RUNNING_ON_VALGRIND 0
-#endif
-
+#include "mpt_valgrind.h"
 #include "../src/crc32c.h"
 #include "mpt.h"
 

@@ -28,15 +28,7 @@
 
 #include <cmocka.h>
 
-#if defined(__has_include)
-# if __has_include(<valgrind/valgrind.h>)
-#  include <valgrind/valgrind.h>
-# endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-# define RUNNING_ON_VALGRIND 0
-#endif
-
+#include "mpt_valgrind.h"
 #include "mpt.h"
 
 #define PS 1024

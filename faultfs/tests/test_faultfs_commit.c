@@ -28,17 +28,6 @@ static uint64_t digest(mp_pager *p)
     return fft_digest(p, 128);
 }
 
-static int protected_write(mp_pager *p, mp_protected_id id, int v)
-{
-    void *w;
-    int rc = mp_protected_begin(p, id, &w);
-    if (rc == MP_OK) {
-        memset(w, v, PS);
-        rc = mp_protected_commit(p, id);
-    }
-    return rc;
-}
-
 /* What the workload allocated, for the operations that free. */
 struct ids {
     mp_pgno a[3];
@@ -60,13 +49,13 @@ static int op(faultfs *fs, int i, mp_pager **p, struct ids *ids)
     case 2:
         return mp_protected_alloc(*p, &ids->prot);
     case 3:
-        return protected_write(*p, ids->prot, 0xAB);
+        return fft_protected_write(*p, ids->prot, 0xAB);
     case 4:
         return mp_pager_alloc_bulk(*p, 8, ids->b); /* grows the file */
     case 5:
         return mp_pager_free(*p, ids->a[1]);
     case 6:
-        return protected_write(*p, ids->prot, 0xCD);
+        return fft_protected_write(*p, ids->prot, 0xCD);
     default:
         two[0] = ids->a[0];
         two[1] = ids->b[7];
@@ -118,7 +107,7 @@ static uint64_t recover(faultfs *img, bool life_goes_on)
         assert_int_equal(mp_pager_alloc_bulk(p, 12, pgs), MP_OK);
         assert_int_equal(mp_pager_free_bulk(p, pgs, 12), MP_OK);
         assert_int_equal(mp_protected_alloc(p, &id), MP_OK);
-        assert_int_equal(protected_write(p, id, 0x11), MP_OK);
+        assert_int_equal(fft_protected_write(p, id, 0x11), MP_OK);
         assert_int_equal(mp_pager_alloc(p, &one), MP_OK);
     }
     mp_pager_close(p);

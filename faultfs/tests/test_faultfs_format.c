@@ -14,15 +14,7 @@
 
 #include <cmocka.h>
 
-#if defined(__has_include)
-# if __has_include(<valgrind/valgrind.h>)
-#  include <valgrind/valgrind.h>
-# endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-# define RUNNING_ON_VALGRIND 0
-#endif
-
+#include "../../core/tests/support/mpt_valgrind.h"
 #include "fft.h"
 
 #define NAME    "dir/db"
@@ -44,17 +36,6 @@ static faultfs *new_fs(uint32_t fs_page, uint32_t sector, bool garbage)
 static uint64_t digest(mp_pager *p)
 {
     return fft_digest(p, 64);
-}
-
-static int protected_write(mp_pager *p, mp_protected_id id, int v)
-{
-    void *w;
-    int rc = mp_protected_begin(p, id, &w);
-    if (rc == MP_OK) {
-        memset(w, v, mp_pager_page_size(p));
-        rc = mp_protected_commit(p, id);
-    }
-    return rc;
 }
 
 /* ---- item 4: a second crash after a torn-record recovery ------------- */
@@ -117,7 +98,7 @@ static void second_crash_run(int nth, int *reason, unsigned char *first,
     assert_int_equal(mp_pager_create(NAME, PS, &opt, &p), MP_OK);
     assert_int_equal(mp_pager_alloc(p, &reg), MP_OK);
     assert_int_equal(mp_protected_alloc(p, &id), MP_OK);
-    assert_int_equal(protected_write(p, id, 0xAA), MP_OK);
+    assert_int_equal(fft_protected_write(p, id, 0xAA), MP_OK);
     /* Barrier 2 of the next commit is its second sync. */
     assert_int_equal(
         faultfs_arm_crash_at(fs, FAULTFS_CALL_SYNC, 2, FAULTFS_DURING), MP_OK);
@@ -218,11 +199,11 @@ static int op(faultfs *fs, size_t ps, int i, mp_pager **p, struct ids *ids)
     case 2:
         return mp_protected_alloc(*p, &ids->prot);
     case 3:
-        return protected_write(*p, ids->prot, 0x5A);
+        return fft_protected_write(*p, ids->prot, 0x5A);
     case 4:
         return mp_pager_free(*p, ids->a[1]);
     case 5:
-        return protected_write(*p, ids->prot, 0xC3);
+        return fft_protected_write(*p, ids->prot, 0xC3);
     default:
         return mp_pager_grow(*p, mp_pager_page_count(*p) + 1);
     }

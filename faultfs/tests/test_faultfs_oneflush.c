@@ -16,15 +16,7 @@
 
 #include <cmocka.h>
 
-#if defined(__has_include)
-# if __has_include(<valgrind/valgrind.h>)
-#  include <valgrind/valgrind.h>
-# endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-# define RUNNING_ON_VALGRIND 0
-#endif
-
+#include "../../core/tests/support/mpt_valgrind.h"
 #include "fft.h"
 
 #define PS   4096
@@ -43,17 +35,6 @@ static mp_pager *open_as(faultfs *fs, unsigned flags)
     options(fs, flags, &opt);
     assert_int_equal(mp_pager_open(NAME, PS, &opt, &p), MP_OK);
     return p;
-}
-
-static int protected_write(mp_pager *p, mp_protected_id id, int v)
-{
-    void *w;
-    int rc = mp_protected_begin(p, id, &w);
-    if (rc == MP_OK) {
-        memset(w, v, PS);
-        rc = mp_protected_commit(p, id);
-    }
-    return rc;
 }
 
 static uint64_t digest(mp_pager *p)
@@ -212,7 +193,7 @@ static faultfs *crashed_protected_commit(mp_protected_id *id, uint64_t *data)
     assert_int_equal(mp_pager_create(NAME, PS, &opt, &p), MP_OK);
     assert_int_equal(mp_pager_alloc(p, &reg), MP_OK);
     assert_int_equal(mp_protected_alloc(p, id), MP_OK);
-    assert_int_equal(protected_write(p, *id, 0xAA), MP_OK);
+    assert_int_equal(fft_protected_write(p, *id, 0xAA), MP_OK);
     assert_int_equal(mp_protected_begin(p, *id, (void **)&w), MP_OK);
     memset(w, 0xBB, PS);
     assert_int_equal(mp_pager_get(p, reg, (const void **)&r), MP_OK);
@@ -310,8 +291,8 @@ static void damaged_older_page_is_not_a_fallback(void **state)
     assert_int_equal(mp_pager_create(NAME, PS, &opt, &p), MP_OK);
     assert_int_equal(mp_pager_alloc(p, &reg), MP_OK);
     assert_int_equal(mp_protected_alloc_bulk(p, 2, ids), MP_OK);
-    assert_int_equal(protected_write(p, ids[0], 0x11), MP_OK);
-    assert_int_equal(protected_write(p, ids[1], 0x22), MP_OK);
+    assert_int_equal(fft_protected_write(p, ids[0], 0x11), MP_OK);
+    assert_int_equal(fft_protected_write(p, ids[1], 0x22), MP_OK);
     assert_int_equal(mp_pager_alloc(p, &more), MP_OK); /* a newer commit */
     assert_int_equal(mp_protected_get(p, ids[0], (const void **)&r), MP_OK);
     {
@@ -398,7 +379,7 @@ static void run_session(const struct blob *start, size_t i, uint64_t seed)
     fs = load(start);
     p = open_as(fs, sessions[i].flags);
     before = digest(p);
-    assert_int_equal(protected_write(p, id, sessions[i].value), MP_OK);
+    assert_int_equal(fft_protected_write(p, id, sessions[i].value), MP_OK);
     after = digest(p);
     assert_int_equal(mp_pager_close(p), MP_OK);
     faultfs_free(fs);
@@ -411,7 +392,7 @@ static void run_session(const struct blob *start, size_t i, uint64_t seed)
         p = open_as(fs, sessions[i].flags);
         assert_int_equal(faultfs_arm_crash(fs, faultfs_point_count(fs) + k),
                          MP_OK);
-        rc = protected_write(p, id, sessions[i].value);
+        rc = fft_protected_write(p, id, sessions[i].value);
         mp_pager_close(p);
         if (!faultfs_crashed(fs)) {
             assert_int_equal(rc, MP_OK);
@@ -477,7 +458,7 @@ static void mode_switching_with_crashes_is_old_or_new(void **state)
     assert_int_equal(mp_pager_create(NAME, PS, &opt, &p), MP_OK);
     assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
     assert_int_equal(mp_protected_alloc(p, &id), MP_OK);
-    assert_int_equal(protected_write(p, id, 0x11), MP_OK);
+    assert_int_equal(fft_protected_write(p, id, 0x11), MP_OK);
     assert_int_equal(mp_pager_close(p), MP_OK);
     start = save(fs);
     faultfs_free(fs);
@@ -514,7 +495,7 @@ static void damaged_header_is_rewritten_in_the_barrier(void **state)
     assert_int_equal(mp_pager_create(NAME, PS, &opt, &p), MP_OK);
     assert_int_equal(mp_pager_alloc(p, &pg), MP_OK);
     assert_int_equal(mp_protected_alloc(p, &id), MP_OK);
-    assert_int_equal(protected_write(p, id, 0x11), MP_OK);
+    assert_int_equal(fft_protected_write(p, id, 0x11), MP_OK);
     assert_int_equal(mp_pager_close(p), MP_OK);
     b = (unsigned char)(fft_byte(fs, NAME, 0, 3) ^ 0x20);
     assert_int_equal(faultfs_file_write(fs, NAME, 3, &b, 1), MP_OK);
@@ -525,7 +506,7 @@ static void damaged_header_is_rewritten_in_the_barrier(void **state)
     fs = load(&start);
     p = open_as(fs, MP_OPEN_ONE_FLUSH);
     before = digest(p);
-    assert_int_equal(protected_write(p, id, 0x22), MP_OK);
+    assert_int_equal(fft_protected_write(p, id, 0x22), MP_OK);
     after = digest(p);
     assert_int_equal(mp_pager_close(p), MP_OK);
     assert_int_equal(fft_byte(fs, NAME, 1, 3), 'P'); /* "MAPPEDPG" again */
@@ -545,7 +526,7 @@ static void damaged_header_is_rewritten_in_the_barrier(void **state)
         p = open_as(fs, MP_OPEN_ONE_FLUSH);
         assert_int_equal(faultfs_arm_crash(fs, faultfs_point_count(fs) + k),
                          MP_OK);
-        rc = protected_write(p, id, 0x22);
+        rc = fft_protected_write(p, id, 0x22);
         mp_pager_close(p);
         if (!faultfs_crashed(fs)) {
             assert_int_equal(rc, MP_OK);

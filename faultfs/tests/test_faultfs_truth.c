@@ -142,12 +142,8 @@ struct ctx {
 static void expect(const struct ctx *c, const char *when,
                    const struct mpt_state *want, mp_pager *p)
 {
-    struct mpt_state got;
     char buf[200];
-    const char *d;
-    mpt_state_capture(p, &got);
-    d = mpt_state_diff(want, &got, buf, sizeof(buf));
-    mpt_state_free(&got);
+    const char *d = mpt_state_diff_pager(want, p, buf, sizeof(buf));
     if (d) {
         fail_msg("%s, %s #%ld failing: %s: %s", c->op, c->fault, c->n, when, d);
     }

@@ -206,4 +206,20 @@ static inline const char *mpt_state_diff(const struct mpt_state *a,
     return NULL;
 }
 
+/*
+ * What p shows now against want: mpt_state_diff() of a capture of p.
+ * @return NULL if equal; otherwise what differs first, written into buf.
+ */
+static inline const char *mpt_state_diff_pager(const struct mpt_state *want,
+                                               mp_pager *p, char *buf,
+                                               size_t len)
+{
+    struct mpt_state got;
+    const char *d;
+    mpt_state_capture(p, &got);
+    d = mpt_state_diff(want, &got, buf, len);
+    mpt_state_free(&got);
+    return d;
+}
+
 #endif /* MPT_STATE_H */

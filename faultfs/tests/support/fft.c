@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 faultfs *fft_new(uint64_t seed, uint32_t sector, int garbage)
 {
@@ -81,4 +82,15 @@ uint64_t fft_digest(mp_pager *p, size_t stride)
         }
     }
     return h | 1;
+}
+
+int fft_protected_write(mp_pager *p, mp_protected_id id, int v)
+{
+    void *w;
+    int rc = mp_protected_begin(p, id, &w);
+    if (rc == MP_OK) {
+        memset(w, v, mp_pager_page_size(p));
+        rc = mp_protected_commit(p, id);
+    }
+    return rc;
 }

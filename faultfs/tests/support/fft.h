@@ -31,6 +31,10 @@ struct mp_io_file *fft_raw_file(faultfs *fs, const char *name, uint64_t size,
 unsigned char fft_byte(faultfs *fs, const char *name, int durable,
                        uint64_t off);
 
+/* mp_protected_begin, fill the whole staged page with byte v,
+ * mp_protected_commit: the code of the first call that failed, or MP_OK. */
+int fft_protected_write(mp_pager *p, mp_protected_id id, int v);
+
 /* The committed state as the public API shows it: every regular page id,
  * then every protected page's id and every `stride`-th byte of it (an
  * FNV-1a hash, never 0). Aborts if a protected page cannot be read. */
